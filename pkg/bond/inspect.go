@@ -1,0 +1,104 @@
+package bond
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"slices"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+
+	"github.com/bond-cni/bond-cni/pkg/config"
+)
+
+// Options reads the kernel's view of a bond: its mode and every option we
+// know, keyed by config key.
+func Options(index int) (config.Mode, map[string]config.Option, error) {
+	top, err := rawAttrs(index)
+	if err != nil {
+		return 0, nil, err
+	}
+	info, err := nl.ParseRouteAttr(top[unix.IFLA_LINKINFO])
+	if err != nil {
+		return 0, nil, fmt.Errorf("failed to parse link info of link %d: %w", index, err)
+	}
+	infoMap := attrMap(info)
+	if string(bytes.TrimRight(infoMap[nl.IFLA_INFO_KIND], "\x00")) != "bond" {
+		return 0, nil, fmt.Errorf("link %d is not a bond", index)
+	}
+	data, err := nl.ParseRouteAttr(infoMap[nl.IFLA_INFO_DATA])
+	if err != nil {
+		return 0, nil, fmt.Errorf("failed to parse bond data of link %d: %w", index, err)
+	}
+	return decodeOptions(attrMap(data))
+}
+
+func decodeOptions(data map[uint16][]byte) (config.Mode, map[string]config.Option, error) {
+	mode, ok := data[nl.IFLA_BOND_MODE]
+	if !ok || len(mode) < 1 {
+		return 0, nil, fmt.Errorf("kernel did not report the bond mode")
+	}
+	opts := map[string]config.Option{}
+	for key, a := range optionAttrs {
+		b, ok := data[a.id]
+		if !ok {
+			continue
+		}
+		o, err := decode(key, a, b)
+		if err != nil {
+			return 0, nil, err
+		}
+		opts[key] = o
+	}
+	return config.Mode(mode[0]), opts, nil
+}
+
+// Verify compares the kernel's view of the bond with what was asked for
+// and names every difference. primaryIndex is the ifindex the primary
+// option must point at (0 when none was asked for).
+func Verify(index int, mode config.Mode, want []config.Option, primaryIndex int) error {
+	gotMode, got, err := Options(index)
+	if err != nil {
+		return err
+	}
+	var diffs []string
+	if gotMode != mode {
+		diffs = append(diffs, fmt.Sprintf("mode is %s, want %s", gotMode, mode))
+	}
+	for _, w := range want {
+		if w.Key == "primary" {
+			w.Value = uint64(primaryIndex)
+		}
+		g, ok := got[w.Key]
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("%s is not reported by the kernel", w.Key))
+		case !sameValue(w, g):
+			diffs = append(diffs, fmt.Sprintf("%s is %s, want %s", w.Key, show(g), show(w)))
+		}
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("bond options did not take: %v", diffs)
+	}
+	return nil
+}
+
+func sameValue(a, b config.Option) bool {
+	if a.Value != b.Value || !bytes.Equal(a.MAC, b.MAC) || len(a.IPs) != len(b.IPs) {
+		return false
+	}
+	return slices.EqualFunc(a.IPs, b.IPs, func(x, y net.IP) bool { return x.Equal(y) })
+}
+
+func show(o config.Option) string {
+	switch {
+	case o.MAC != nil:
+		return o.MAC.String()
+	case o.IPs != nil:
+		return fmt.Sprint(o.IPs)
+	case config.ValueName(o.Key, o.Value) != "":
+		return config.ValueName(o.Key, o.Value)
+	}
+	return fmt.Sprint(o.Value)
+}

@@ -1,0 +1,155 @@
+package bond
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+
+	"github.com/bond-cni/bond-cni/pkg/config"
+)
+
+// Spec is the bond to create.
+type Spec struct {
+	Name    string
+	Mode    config.Mode
+	Options []config.Option // "primary" is set by SetPrimary after enslaving
+	MTU     int
+	MAC     net.HardwareAddr
+}
+
+// Create makes the bond with its mode, every option, MTU and MAC in one
+// RTM_NEWLINK, so the kernel validates them together and nothing is left
+// half-configured. The bond is left down.
+func Create(s Spec) (*netlink.Bond, error) {
+	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_CREATE|unix.NLM_F_EXCL|unix.NLM_F_ACK)
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(s.Name)))
+	if s.MTU > 0 {
+		req.AddData(nl.NewRtAttr(unix.IFLA_MTU, nl.Uint32Attr(uint32(s.MTU))))
+	}
+	if s.MAC != nil {
+		req.AddData(nl.NewRtAttr(unix.IFLA_ADDRESS, []byte(s.MAC)))
+	}
+	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bond"))
+	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+	data.AddRtAttr(nl.IFLA_BOND_MODE, nl.Uint8Attr(uint8(s.Mode)))
+	for _, o := range s.Options {
+		if o.Key == "primary" {
+			continue
+		}
+		if err := addOption(data, o); err != nil {
+			return nil, err
+		}
+	}
+	req.AddData(info)
+	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+		return nil, fmt.Errorf("failed to create bond %q: %w", s.Name, err)
+	}
+	return ByName(s.Name)
+}
+
+// ByName returns the bond called name, or an error if it is missing or is
+// not a bond.
+func ByName(name string) (*netlink.Bond, error) {
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("failed to find bond %q: %w", name, err)
+	}
+	b, ok := l.(*netlink.Bond)
+	if !ok {
+		return nil, fmt.Errorf("%q is a %s link, not a bond", name, l.Type())
+	}
+	return b, nil
+}
+
+// SetPrimary names the primary slave; the kernel only takes it once the
+// slave is enslaved.
+func SetPrimary(bond *netlink.Bond, slaveIndex int) error {
+	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_ACK)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(bond.Index)
+	req.AddData(msg)
+	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bond"))
+	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+	data.AddRtAttr(nl.IFLA_BOND_PRIMARY, nl.Uint32Attr(uint32(slaveIndex)))
+	req.AddData(info)
+	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+		return fmt.Errorf("failed to set primary of bond %q: %w", bond.Name, err)
+	}
+	return nil
+}
+
+// Delete removes the bond; the kernel releases any slaves left on it.
+func Delete(bond netlink.Link) error {
+	err := retryBusy(func() error { return netlink.LinkDel(bond) })
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("failed to delete bond %q: %w", bond.Attrs().Name, err)
+	}
+	return nil
+}
+
+// rawAttrs fetches one link with RTM_GETLINK (never a dump) and returns its
+// top-level attributes.
+func rawAttrs(index int) (map[uint16][]byte, error) {
+	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_ACK)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	req.AddData(msg)
+	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
+	if err != nil || len(msgs) == 0 {
+		return nil, fmt.Errorf("failed to get link %d: %w", index, err)
+	}
+	attrs, err := nl.ParseRouteAttr(msgs[0][unix.SizeofIfInfomsg:])
+	if err != nil {
+		return nil, err
+	}
+	return attrMap(attrs), nil
+}
+
+func attrMap(attrs []syscall.NetlinkRouteAttr) map[uint16][]byte {
+	m := make(map[uint16][]byte, len(attrs))
+	for _, a := range attrs {
+		m[a.Attr.Type&^unix.NLA_F_NESTED] = a.Value
+	}
+	return m
+}
+
+// MaxMTU returns the largest MTU the link accepts (0 if the kernel does not
+// say).
+func MaxMTU(index int) (int, error) {
+	attrs, err := rawAttrs(index)
+	if err != nil {
+		return 0, err
+	}
+	if b, ok := attrs[iflaMaxMTU]; ok && len(b) >= 4 {
+		return int(nl.NativeEndian().Uint32(b)), nil
+	}
+	return 0, nil
+}
+
+// retryBusy retries an operation the kernel refused with EBUSY, a bounded
+// number of times: a device being reconfigured elsewhere frees up quickly.
+func retryBusy(op func() error) error {
+	var err error
+	for attempt := 0; attempt < 10; attempt++ {
+		if err = op(); !errors.Is(err, unix.EBUSY) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
+	}
+	return err
+}
+
+func isNotFound(err error) bool {
+	var lnf netlink.LinkNotFoundError
+	return errors.As(err, &lnf) || errors.Is(err, unix.ENODEV)
+}

@@ -1,0 +1,211 @@
+// Package config parses and validates the bond plugin's network
+// configuration. It is pure: nothing here touches the node, so every bad
+// value is refused before ADD changes anything.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/containernetworking/cni/pkg/types"
+)
+
+// DefaultMiimon is used when neither miimon nor arpInterval is given: the
+// kernel's own default for a bond made over netlink is no link monitoring
+// at all, so an active-backup bond would never fail over.
+const DefaultMiimon = 100
+
+// Conf is a validated bond configuration.
+type Conf struct {
+	types.NetConf
+
+	// BondName is the "ifname" key some reference configs carry; when set
+	// it names the bond instead of CNI_IFNAME.
+	BondName         string
+	Links            []string
+	LinksInContainer bool
+	Mode             Mode
+	Options          []Option // in optionSpecs order
+	MTU              int      // 0: the smallest MTU among the links
+	MAC              net.HardwareAddr
+	LogFile          string
+	LogLevel         string
+}
+
+// Option returns the option set for key, if any.
+func (c *Conf) Option(key string) (Option, bool) {
+	for _, o := range c.Options {
+		if o.Key == key {
+			return o, true
+		}
+	}
+	return Option{}, false
+}
+
+// Value returns an integer or enumerated option's value, or def when unset.
+func (c *Conf) Value(key string, def uint64) uint64 {
+	if o, ok := c.Option(key); ok {
+		return o.Value
+	}
+	return def
+}
+
+// wireConf is the JSON shape; option keys are read separately from a map.
+type wireConf struct {
+	types.NetConf
+	IfName           string          `json:"ifname"`
+	Mode             json.RawMessage `json:"mode"`
+	Links            []wireLink      `json:"links"`
+	LinksInContainer json.RawMessage `json:"linksInContainer"`
+	MTU              json.RawMessage `json:"mtu"`
+	MAC              string          `json:"mac"`
+	LogFile          string          `json:"logFile"`
+	LogLevel         string          `json:"logLevel"`
+	RuntimeConfig    struct {
+		MAC string `json:"mac"`
+	} `json:"runtimeConfig"`
+	Args struct {
+		CNI struct {
+			MAC string `json:"mac"`
+		} `json:"cni"`
+	} `json:"args"`
+}
+
+type wireLink struct {
+	Name string `json:"name"`
+}
+
+// Load parses and validates stdin from the runtime together with CNI_ARGS.
+// Every error is a *types.Error with code 7 whose message names the key.
+func Load(stdin []byte, cniArgs string) (*Conf, error) {
+	var w wireConf
+	if err := json.Unmarshal(stdin, &w); err != nil {
+		return nil, invalid("invalid JSON config: %v", err)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(stdin, &keys); err != nil {
+		return nil, invalid("invalid JSON config: %v", err)
+	}
+	c := &Conf{NetConf: w.NetConf, BondName: w.IfName, LogFile: w.LogFile, LogLevel: w.LogLevel}
+	steps := []func() error{
+		func() error { return checkNetConf(c) },
+		func() error { return parseLinks(c, w.Links) },
+		func() error { return parseLinksInContainer(c, w.LinksInContainer) },
+		func() error { return parseMode(c, w.Mode) },
+		func() error { return parseMTU(c, w.MTU) },
+		func() error { return parseOptions(c, keys) },
+		func() error { return resolveMAC(c, &w, cniArgs) },
+		func() error { return validate(c) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func invalid(format string, a ...any) *types.Error {
+	return types.NewError(types.ErrInvalidNetworkConfig, fmt.Sprintf(format, a...), "")
+}
+
+func checkNetConf(c *Conf) error {
+	if c.IPAM.Type == "bond" {
+		return invalid(`ipam: "bond" is not an IPAM plugin`)
+	}
+	if c.BondName != "" {
+		if err := checkIfName(c.BondName); err != nil {
+			return invalid("ifname %q: %v", c.BondName, err)
+		}
+	}
+	switch c.LogLevel {
+	case "", "error", "warning", "info", "debug":
+	default:
+		return invalid("logLevel %q: want error, warning, info or debug", c.LogLevel)
+	}
+	return nil
+}
+
+func parseLinks(c *Conf, links []wireLink) error {
+	if len(links) < 2 {
+		return invalid("links: a bond needs at least two links, got %d", len(links))
+	}
+	seen := map[string]bool{}
+	for i, l := range links {
+		if err := checkIfName(l.Name); err != nil {
+			return invalid("links[%d] %q: %v", i, l.Name, err)
+		}
+		if seen[l.Name] {
+			return invalid("links: %q is listed twice", l.Name)
+		}
+		seen[l.Name] = true
+		c.Links = append(c.Links, l.Name)
+	}
+	return nil
+}
+
+// checkIfName applies the kernel's rules for interface names.
+func checkIfName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("name is empty")
+	case len(name) > 15:
+		return fmt.Errorf("name is longer than 15 characters")
+	case name == "." || name == "..":
+		return fmt.Errorf("name is not valid")
+	case strings.ContainsAny(name, "/: \t\n\v\f\r\x00"):
+		return fmt.Errorf("name contains '/', ':' or whitespace")
+	}
+	return nil
+}
+
+func parseLinksInContainer(c *Conf, raw json.RawMessage) error {
+	if isAbsent(raw) {
+		return nil
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err == nil {
+		c.LinksInContainer = b
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil && (s == "true" || s == "false") {
+		c.LinksInContainer = s == "true"
+		return nil
+	}
+	return invalid("linksInContainer: want true or false, got %s", raw)
+}
+
+func parseMode(c *Conf, raw json.RawMessage) error {
+	if isAbsent(raw) {
+		return invalid("mode: required; one of %s or 0-6", strings.Join(modeNames, ", "))
+	}
+	v, err := parseEnum(raw, modeNames, false)
+	if err != nil {
+		return invalid("mode: %v", err)
+	}
+	c.Mode = Mode(v)
+	return nil
+}
+
+func parseMTU(c *Conf, raw json.RawMessage) error {
+	if isAbsent(raw) {
+		return nil
+	}
+	v, err := parseUint(raw)
+	if err != nil {
+		return invalid("mtu: %v", err)
+	}
+	if v != 0 && (v < 68 || v > 65535) {
+		return invalid("mtu: %d is outside 68-65535", v)
+	}
+	c.MTU = int(v)
+	return nil
+}
+
+func isAbsent(raw json.RawMessage) bool {
+	return len(raw) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+}

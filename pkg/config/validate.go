@@ -1,0 +1,115 @@
+package config
+
+// validate checks the options against the mode and against each other,
+// and fills in the miimon default.
+func validate(c *Conf) error {
+	checks := []func(*Conf) error{
+		checkModes,
+		checkMonitoring,
+		checkDelays,
+		checkARPTargets,
+		checkPrimary,
+		checkFailOverMac,
+	}
+	for _, check := range checks {
+		if err := check(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkModes(c *Conf) error {
+	for _, o := range c.Options {
+		spec, _ := specFor(o.Key)
+		if !spec.modes.allows(c.Mode) {
+			return invalid("%s: not used in mode %s; it applies to %s", o.Key, c.Mode, spec.modes)
+		}
+		if spec.needs != "" && c.Value(spec.needs, 0) == 0 && !defaultsMiimon(c, spec.needs) {
+			return invalid("%s: needs %s to be set", o.Key, spec.needs)
+		}
+	}
+	return nil
+}
+
+// defaultsMiimon reports whether key is miimon and it will get the default.
+func defaultsMiimon(c *Conf, key string) bool {
+	_, miimonSet := c.Option("miimon")
+	_, arpSet := c.Option("arpInterval")
+	return key == "miimon" && !miimonSet && !arpSet
+}
+
+// checkMonitoring refuses two link monitors at once and sets the default.
+func checkMonitoring(c *Conf) error {
+	miimon, arp := c.Value("miimon", 0), c.Value("arpInterval", 0)
+	if miimon > 0 && arp > 0 {
+		return invalid("miimon and arpInterval: give one link monitor, not both")
+	}
+	if defaultsMiimon(c, "miimon") {
+		c.Options = insertOption(c.Options, Option{Key: "miimon", Value: DefaultMiimon})
+	}
+	return nil
+}
+
+func checkDelays(c *Conf) error {
+	miimon := c.Value("miimon", 0)
+	for _, key := range []string{"updelay", "downdelay", "peerNotifDelay"} {
+		v := c.Value(key, 0)
+		if v != 0 && miimon != 0 && v%miimon != 0 {
+			return invalid("%s: %d is not a multiple of miimon (%d)", key, v, miimon)
+		}
+	}
+	return nil
+}
+
+func checkARPTargets(c *Conf) error {
+	if c.Value("arpInterval", 0) == 0 {
+		return nil
+	}
+	_, v4 := c.Option("arpIpTargets")
+	_, v6 := c.Option("nsIp6Targets")
+	if !v4 && !v6 {
+		return invalid("arpInterval: needs arpIpTargets or nsIp6Targets to probe")
+	}
+	return nil
+}
+
+func checkPrimary(c *Conf) error {
+	o, ok := c.Option("primary")
+	if !ok {
+		return nil
+	}
+	for _, l := range c.Links {
+		if l == o.Link {
+			return nil
+		}
+	}
+	return invalid("primary: %q is not one of the links %v", o.Link, c.Links)
+}
+
+func checkFailOverMac(c *Conf) error {
+	fom := c.Value("failOverMac", 0)
+	if fom != 0 && c.Mode != ActiveBackup {
+		return invalid("failOverMac: %s applies only to active-backup, not %s", ValueName("failOverMac", fom), c.Mode)
+	}
+	if fom == 1 && c.MAC != nil {
+		return invalid("mac: with failOverMac active the bond takes the active slave's MAC, so %s would be ignored", c.MAC)
+	}
+	return nil
+}
+
+// insertOption adds o keeping optionSpecs order.
+func insertOption(opts []Option, o Option) []Option {
+	rank := map[string]int{}
+	for i, s := range optionSpecs {
+		rank[s.key] = i
+	}
+	i := 0
+	for i < len(opts) && rank[opts[i].Key] < rank[o.Key] {
+		i++
+	}
+	opts = append(opts, Option{})
+	copy(opts[i+1:], opts[i:])
+	opts[i] = o
+	return opts
+}

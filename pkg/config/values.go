@@ -1,0 +1,145 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// parseUint reads a whole number written as a JSON number or a numeric
+// string ("miimon": "100" is how the reference plugin's users write it).
+func parseUint(raw json.RawMessage) (uint64, error) {
+	text := strings.TrimSpace(string(raw))
+	if strings.HasPrefix(text, `"`) {
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return 0, fmt.Errorf("want a whole number, got %s", raw)
+		}
+	}
+	v, err := strconv.ParseUint(text, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("want a whole number >= 0, got %s", raw)
+	}
+	return v, nil
+}
+
+// parseEnum reads a kernel value name or its number; on/off options also
+// take JSON booleans.
+func parseEnum(raw json.RawMessage, names []string, boolOK bool) (uint64, error) {
+	var b bool
+	if boolOK && json.Unmarshal(raw, &b) == nil {
+		if b {
+			return 1, nil
+		}
+		return 0, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		for i, n := range names {
+			if s == n {
+				return uint64(i), nil
+			}
+		}
+	}
+	v, err := parseUint(raw)
+	if err != nil || v >= uint64(len(names)) {
+		return 0, fmt.Errorf("want one of %s or 0-%d, got %s", strings.Join(names, ", "), len(names)-1, raw)
+	}
+	return v, nil
+}
+
+func parseOptions(c *Conf, keys map[string]json.RawMessage) error {
+	for _, spec := range optionSpecs {
+		key, raw := spec.key, keys[spec.key]
+		if spec.alias != "" && isAbsent(raw) {
+			key, raw = spec.alias, keys[spec.alias]
+		} else if spec.alias != "" && !isAbsent(keys[spec.alias]) {
+			return invalid("%s and %s are the same option; give one", spec.key, spec.alias)
+		}
+		if isAbsent(raw) {
+			continue
+		}
+		opt, err := parseOption(spec, raw)
+		if err != nil {
+			return invalid("%s: %v", key, err)
+		}
+		c.Options = append(c.Options, opt)
+	}
+	return nil
+}
+
+func parseOption(spec optionSpec, raw json.RawMessage) (Option, error) {
+	opt := Option{Key: spec.key}
+	var err error
+	switch spec.kind {
+	case kindInt:
+		opt.Value, err = parseUint(raw)
+		if err == nil && (opt.Value < spec.min || opt.Value > spec.max) {
+			err = fmt.Errorf("%d is outside %d-%d", opt.Value, spec.min, spec.max)
+		}
+	case kindEnum:
+		opt.Value, err = parseEnum(raw, spec.names, len(spec.names) == 2 && spec.names[1] == "on")
+	case kindIPv4List, kindIPv6List:
+		opt.IPs, err = parseIPs(raw, spec.kind == kindIPv6List, int(spec.max))
+	case kindMAC:
+		opt.MAC, err = parseMAC(raw)
+	case kindLink:
+		err = json.Unmarshal(raw, &opt.Link)
+		if err == nil {
+			err = checkIfName(opt.Link)
+		}
+	}
+	return opt, err
+}
+
+func parseIPs(raw json.RawMessage, v6 bool, max int) ([]net.IP, error) {
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("want a list of addresses, got %s", raw)
+	}
+	if len(list) == 0 || len(list) > max {
+		return nil, fmt.Errorf("want 1-%d addresses, got %d", max, len(list))
+	}
+	ips := make([]net.IP, 0, len(list))
+	for _, s := range list {
+		ip := net.ParseIP(s)
+		switch {
+		case ip == nil:
+			return nil, fmt.Errorf("%q is not an IP address", s)
+		case !v6 && ip.To4() == nil:
+			return nil, fmt.Errorf("%q is not an IPv4 address", s)
+		case v6 && ip.To4() != nil:
+			return nil, fmt.Errorf("%q is not an IPv6 address", s)
+		case ip.IsUnspecified() || ip.IsMulticast():
+			return nil, fmt.Errorf("%q cannot be probed", s)
+		}
+		if !v6 {
+			ip = ip.To4()
+		}
+		ips = append(ips, ip)
+	}
+	return ips, nil
+}
+
+func parseMAC(raw json.RawMessage) (net.HardwareAddr, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("want a MAC address string, got %s", raw)
+	}
+	return parseUnicastMAC(s)
+}
+
+func parseUnicastMAC(s string) (net.HardwareAddr, error) {
+	mac, err := net.ParseMAC(s)
+	if err != nil || len(mac) != 6 {
+		return nil, fmt.Errorf("%q is not a 6-byte MAC address", s)
+	}
+	if mac[0]&1 != 0 {
+		return nil, fmt.Errorf("%q is a multicast address", s)
+	}
+	if mac.String() == "00:00:00:00:00:00" {
+		return nil, fmt.Errorf("%q is the zero address", s)
+	}
+	return mac, nil
+}
