@@ -1,0 +1,152 @@
+package deploy
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/bond-cni/bond-cni/pkg/install"
+)
+
+// hostCNIBinDir is where container runtimes look for plugins by default.
+const hostCNIBinDir = "/opt/cni/bin"
+
+func daemonSet(t *testing.T) *appsv1.DaemonSet {
+	t.Helper()
+	return only[*appsv1.DaemonSet](t, loadManifests(t, "."))
+}
+
+func installer(t *testing.T, ds *appsv1.DaemonSet) corev1.Container {
+	t.Helper()
+	containers := ds.Spec.Template.Spec.Containers
+	if len(containers) != 1 {
+		t.Fatalf("DaemonSet has %d containers, want 1", len(containers))
+	}
+	return containers[0]
+}
+
+func TestDaemonSetRunsOnEveryLinuxNode(t *testing.T) {
+	ds := daemonSet(t)
+	pod := ds.Spec.Template.Spec
+
+	if ds.Namespace != "kube-system" {
+		t.Errorf("namespace = %q, want kube-system", ds.Namespace)
+	}
+	if got := pod.NodeSelector["kubernetes.io/os"]; got != "linux" || len(pod.NodeSelector) != 1 {
+		t.Errorf("nodeSelector = %v, want only kubernetes.io/os: linux", pod.NodeSelector)
+	}
+	// A toleration with no key, no effect and operator Exists matches every
+	// taint, control-plane and NoExecute ones included.
+	tolerateAll := corev1.Toleration{Operator: corev1.TolerationOpExists}
+	if !slices.Contains(pod.Tolerations, tolerateAll) {
+		t.Errorf("tolerations = %+v, want one that tolerates every taint", pod.Tolerations)
+	}
+	if ds.Spec.Selector == nil || !isSubset(ds.Spec.Selector.MatchLabels, ds.Spec.Template.Labels) {
+		t.Errorf("selector %v does not match the pod template's labels %v", ds.Spec.Selector, ds.Spec.Template.Labels)
+	}
+}
+
+func isSubset(sub, of map[string]string) bool {
+	for k, v := range sub {
+		if of[k] != v {
+			return false
+		}
+	}
+	return len(sub) > 0
+}
+
+func TestDaemonSetMountsHostCNIBinDirWhereInstallerWrites(t *testing.T) {
+	ds := daemonSet(t)
+	volumes := map[string]corev1.Volume{}
+	for _, v := range ds.Spec.Template.Spec.Volumes {
+		volumes[v.Name] = v
+	}
+	for _, m := range installer(t, ds).VolumeMounts {
+		if m.MountPath != install.DefaultCNIBinDir {
+			continue
+		}
+		hostPath := volumes[m.Name].HostPath
+		if hostPath == nil || hostPath.Path != hostCNIBinDir {
+			t.Fatalf("volume %q is %+v, want hostPath %q", m.Name, volumes[m.Name], hostCNIBinDir)
+		}
+		if m.ReadOnly {
+			t.Fatal("the CNI bin dir is mounted read-only; the installer cannot write it")
+		}
+		return
+	}
+	t.Fatalf("nothing is mounted at %q, the installer's default target", install.DefaultCNIBinDir)
+}
+
+func TestDaemonSetResourcesAreSetAndSmall(t *testing.T) {
+	res := installer(t, daemonSet(t)).Resources
+	ceiling := map[corev1.ResourceName]resource.Quantity{
+		corev1.ResourceCPU:    resource.MustParse("200m"),
+		corev1.ResourceMemory: resource.MustParse("128Mi"),
+	}
+	for name, most := range ceiling {
+		req, hasReq := res.Requests[name]
+		lim, hasLim := res.Limits[name]
+		if !hasReq || !hasLim {
+			t.Errorf("%s: request and limit must both be set, got %v / %v", name, res.Requests, res.Limits)
+			continue
+		}
+		if req.Cmp(lim) > 0 || lim.Cmp(most) > 0 {
+			t.Errorf("%s: request %s, limit %s; want request <= limit <= %s", name, &req, &lim, &most)
+		}
+	}
+}
+
+func TestDaemonSetDropsPrivileges(t *testing.T) {
+	sc := installer(t, daemonSet(t)).SecurityContext
+	if sc == nil {
+		t.Fatal("installer has no securityContext")
+	}
+	if sc.Privileged != nil && *sc.Privileged {
+		t.Error("installer is privileged; writing one host directory does not need that")
+	}
+	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Error("allowPrivilegeEscalation is not false")
+	}
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Error("readOnlyRootFilesystem is not true")
+	}
+	if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+		t.Error("capabilities are not all dropped")
+	}
+}
+
+func TestKustomizationListsEveryManifestAndNothingElse(t *testing.T) {
+	k := only[*kustomization](t, loadManifests(t, "."))
+	for _, r := range k.Resources {
+		if _, err := os.Stat(r); err != nil {
+			t.Errorf("kustomization lists %q: %v", r, err)
+		}
+	}
+	for _, file := range yamlFiles(t, ".") {
+		if file != "kustomization.yaml" && !slices.Contains(k.Resources, file) {
+			t.Errorf("%q is not listed in kustomization.yaml resources", file)
+		}
+	}
+}
+
+// TestImageIsOneKnob checks the image is named once, untagged, in the
+// DaemonSet, and tagged only by the kustomization's images entry.
+func TestImageIsOneKnob(t *testing.T) {
+	image := installer(t, daemonSet(t)).Image
+	k := only[*kustomization](t, loadManifests(t, "."))
+
+	if strings.ContainsAny(image, ":@") {
+		t.Errorf("DaemonSet image %q carries a tag or digest; set it in kustomization.yaml", image)
+	}
+	if len(k.Images) != 1 || k.Images[0].Name != image {
+		t.Fatalf("kustomization images = %+v, want one entry named %q", k.Images, image)
+	}
+	if k.Images[0].NewTag == "" || k.Images[0].NewTag == "latest" {
+		t.Errorf("newTag = %q, want a release tag", k.Images[0].NewTag)
+	}
+}
