@@ -156,7 +156,8 @@ func checkIfName(name string) error {
 		return fmt.Errorf("name is longer than 15 characters")
 	case name == "." || name == "..":
 		return fmt.Errorf("name is not valid")
-	case strings.ContainsAny(name, "/: \t\n\v\f\r\x00"):
+	case strings.ContainsAny(name, "/: \t\n\v\f\r\x00"),
+		strings.IndexByte(name, 0xa0) >= 0: // the kernel's isspace() includes 0xa0
 		return fmt.Errorf("name contains '/', ':' or whitespace")
 	}
 	return nil
@@ -208,4 +209,26 @@ func parseMTU(c *Conf, raw json.RawMessage) error {
 
 func isAbsent(raw json.RawMessage) bool {
 	return len(raw) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+}
+
+// LoadLenient reads what DEL and GC need (network, IPAM, links, where the
+// links came from) without validating the bond options: a runtime calls DEL
+// after a failed ADD with the same bad config, and that DEL must still
+// succeed so the pod can go.
+func LoadLenient(stdin []byte) (*Conf, error) {
+	var w wireConf
+	if err := json.Unmarshal(stdin, &w); err != nil {
+		return nil, invalid("invalid JSON config: %v", err)
+	}
+	c := &Conf{NetConf: w.NetConf, BondName: w.IfName, LogFile: w.LogFile, LogLevel: w.LogLevel}
+	for _, l := range w.Links {
+		if l.Name != "" {
+			c.Links = append(c.Links, l.Name)
+		}
+	}
+	_ = parseLinksInContainer(c, w.LinksInContainer)
+	if v, err := parseEnum(w.Mode, modeNames, false); err == nil {
+		c.Mode = Mode(v)
+	}
+	return c, nil
 }

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+
+	"github.com/bond-cni/bond-cni/pkg/config"
+	"github.com/bond-cni/bond-cni/pkg/hostlink"
+)
+
+// cmdAdd builds the bond. It is all or nothing: any failure undoes every
+// change already made, newest first, and returns one CNI error.
+func cmdAdd(args *skel.CmdArgs) error {
+	conf, err := config.Load(args.StdinData, args.Args)
+	if err != nil {
+		return err
+	}
+	a := newAttachment(args, conf)
+	defer a.close()
+	if err := a.openNetns(); err != nil {
+		return err
+	}
+	a.log.Step("ADD start")
+	var undo undoStack
+	result, err := a.add(&undo)
+	if err != nil {
+		a.log.Errorf("ADD failed: %v", err)
+		if uerr := undo.run(a.log); uerr != nil {
+			err = fmt.Errorf("%w (cleanup also failed: %v)", err, uerr)
+		}
+		return asCNIError(err, errKernel)
+	}
+	a.log.Step("ADD done")
+	return types.PrintResult(result, conf.CNIVersion)
+}
+
+func (a *attachment) add(undo *undoStack) (*current.Result, error) {
+	slaves, unlock, err := a.inspectLinks()
+	defer unlock()
+	if err != nil {
+		return nil, err
+	}
+	mtu, err := a.bondMTU(slaves)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.checkVFs(slaves, mtu); err != nil {
+		return nil, err
+	}
+	a.log.Step("links inspected")
+	// Nothing has changed yet; from here on every change pushes its undo.
+	if err := a.saveRecord(slaves, undo); err != nil {
+		return nil, err
+	}
+	if !a.conf.LinksInContainer {
+		if err := a.claimHostLinks(slaves, undo); err != nil {
+			return nil, err
+		}
+	}
+	result := &current.Result{CNIVersion: current.ImplementedSpecVersion}
+	err = a.inPod(func() error {
+		ifaces, err := a.buildBond(slaves, mtu, undo)
+		result.Interfaces = ifaces
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.log.Step("bond built")
+	if err := a.addIPAM(result, undo); err != nil {
+		return nil, err
+	}
+	a.log.Step("IPAM configured")
+	return result, nil
+}
+
+// inspectLinks checks the links without changing anything. Host links
+// are inspected under the node-wide host link lock, held until unlock.
+func (a *attachment) inspectLinks() (slaves []slave, unlock func(), err error) {
+	if a.conf.LinksInContainer {
+		slaves, err = a.inspectPodLinks()
+		return slaves, func() {}, err
+	}
+	lock, err := hostlink.Acquire(stateDir, hostLockTimeout)
+	if err != nil {
+		return nil, func() {}, cniError(types.ErrTryAgainLater, "%v", err)
+	}
+	slaves, err = a.inspectHostLinks()
+	return slaves, lock.Release, err
+}
+
+func (a *attachment) saveRecord(slaves []slave, undo *undoStack) error {
+	if err := a.store.Save(a.record(slaves)); err != nil {
+		return err
+	}
+	undo.push("remove state record", func() error { return a.store.Remove(a.args.ContainerID, a.args.IfName) })
+	return nil
+}
+
+// bondMTU is the configured MTU, or the smallest among the links; it must
+// fit every link.
+func (a *attachment) bondMTU(slaves []slave) (int, error) {
+	mtu := a.conf.MTU
+	if mtu == 0 {
+		for _, s := range slaves {
+			if mtu == 0 || s.state.MTU < mtu {
+				mtu = s.state.MTU
+			}
+		}
+		return mtu, nil
+	}
+	for _, s := range slaves {
+		if s.maxMTU > 0 && mtu > s.maxMTU {
+			return 0, cniError(errLinkUnusable, "mtu %d is above the largest MTU %d that link %q accepts", mtu, s.maxMTU, s.state.Name)
+		}
+	}
+	return mtu, nil
+}

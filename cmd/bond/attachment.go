@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/bond-cni/bond-cni/pkg/config"
+	"github.com/bond-cni/bond-cni/pkg/state"
+)
+
+// stateDir holds the per-attachment records and the host link lock; tests
+// running several plugins side by side may move it with BOND_CNI_STATE_DIR.
+var stateDir = state.DefaultDir
+
+// attachment is one CNI call's inputs, resolved.
+type attachment struct {
+	args   *skel.CmdArgs
+	conf   *config.Conf
+	ifName string // the bond's name in the pod
+	hostNS ns.NetNS
+	podNS  ns.NetNS
+	store  state.Store
+	log    *logger
+}
+
+func newAttachment(args *skel.CmdArgs, conf *config.Conf) *attachment {
+	a := &attachment{
+		args:   args,
+		conf:   conf,
+		ifName: args.IfName,
+		store:  state.Store{Dir: stateDir},
+		log:    newLogger(conf.LogFile, conf.LogLevel, shortID(args.ContainerID)+"/"+args.IfName),
+	}
+	if conf.BondName != "" {
+		a.ifName = conf.BondName
+	}
+	return a
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// openNetns opens the host's and the pod's network namespaces.
+func (a *attachment) openNetns() error {
+	var err error
+	if a.hostNS, err = ns.GetCurrentNS(); err != nil {
+		return fmt.Errorf("failed to open the host netns: %w", err)
+	}
+	if a.podNS, err = ns.GetNS(a.args.Netns); err != nil {
+		return types.NewError(types.ErrInvalidEnvironmentVariables,
+			fmt.Sprintf("failed to open netns %q: %v", a.args.Netns, err), "")
+	}
+	return nil
+}
+
+func (a *attachment) close() {
+	if a.podNS != nil {
+		a.podNS.Close()
+	}
+	if a.hostNS != nil {
+		a.hostNS.Close()
+	}
+}
+
+// inPod runs f in the pod's netns.
+func (a *attachment) inPod(f func() error) error {
+	return a.podNS.Do(func(ns.NetNS) error { return f() })
+}
+
+func (a *attachment) record(links []slave) state.Record {
+	r := state.Record{
+		ContainerID:      a.args.ContainerID,
+		IfName:           a.args.IfName,
+		Network:          a.conf.Name,
+		Netns:            a.args.Netns,
+		BondName:         a.ifName,
+		LinksInContainer: a.conf.LinksInContainer,
+	}
+	for _, s := range links {
+		r.Links = append(r.Links, s.state)
+	}
+	return r
+}

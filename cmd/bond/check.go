@@ -1,0 +1,149 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/cni/pkg/version"
+	"github.com/containernetworking/plugins/pkg/ip"
+	"github.com/containernetworking/plugins/pkg/ipam"
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
+
+	"github.com/bond-cni/bond-cni/pkg/bond"
+	"github.com/bond-cni/bond-cni/pkg/config"
+)
+
+// cmdCheck verifies the bond is still as ADD left it and names every
+// difference it finds.
+func cmdCheck(args *skel.CmdArgs) error {
+	conf, err := config.Load(args.StdinData, args.Args)
+	if err != nil {
+		return err
+	}
+	if conf.RawPrevResult == nil {
+		return cniError(types.ErrInvalidNetworkConfig, "CHECK: required prevResult missing")
+	}
+	if err := version.ParsePrevResult(&conf.NetConf); err != nil {
+		return cniError(types.ErrDecodingFailure, "CHECK: failed to parse prevResult: %v", err)
+	}
+	prev, err := current.NewResultFromResult(conf.PrevResult)
+	if err != nil {
+		return cniError(types.ErrDecodingFailure, "CHECK: failed to convert prevResult: %v", err)
+	}
+	a := newAttachment(args, conf)
+	defer a.close()
+	if err := a.openNetns(); err != nil {
+		return err
+	}
+	if conf.IPAM.Type != "" {
+		if err := ipam.ExecCheck(conf.IPAM.Type, args.StdinData); err != nil {
+			return asCNIError(fmt.Errorf("IPAM %s CHECK: %w", conf.IPAM.Type, err), errIPAM)
+		}
+	}
+	err = a.inPod(func() error { return a.check(prev) })
+	return asCNIError(err, errKernel)
+}
+
+func (a *attachment) check(prev *current.Result) error {
+	b, err := bond.ByName(a.ifName)
+	if err != nil {
+		return fmt.Errorf("CHECK: %w", err)
+	}
+	primary, err := a.primaryIndex()
+	if err != nil {
+		return err
+	}
+	errs := []error{
+		bond.Verify(b.Index, a.conf.Mode, a.conf.Options, primary),
+		a.checkSlaves(b),
+		a.checkLinkAttrs(b, prev),
+		ip.ValidateExpectedInterfaceIPs(a.ifName, prev.IPs),
+		ip.ValidateExpectedRoute(prev.Routes),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("CHECK of bond %q failed: %w", a.ifName, err)
+	}
+	return nil
+}
+
+func (a *attachment) primaryIndex() (int, error) {
+	o, ok := a.conf.Option("primary")
+	if !ok {
+		return 0, nil
+	}
+	l, err := netlinksafe.LinkByName(o.Link)
+	if err != nil {
+		return 0, fmt.Errorf("CHECK: primary %q not found: %w", o.Link, err)
+	}
+	return l.Attrs().Index, nil
+}
+
+// checkSlaves wants exactly the configured links enslaved, each up. The
+// pod netns is small, so listing it here (not on the ADD path) is cheap.
+func (a *attachment) checkSlaves(b *netlink.Bond) error {
+	links, err := netlinksafe.LinkList()
+	if err != nil {
+		return fmt.Errorf("failed to list links in the pod: %w", err)
+	}
+	want := map[string]bool{}
+	for _, n := range a.conf.Links {
+		want[n] = true
+	}
+	var errs []error
+	for _, l := range links {
+		name, enslaved := l.Attrs().Name, l.Attrs().MasterIndex == b.Index
+		switch {
+		case enslaved && !want[name]:
+			errs = append(errs, fmt.Errorf("%q is enslaved but not configured", name))
+		case enslaved && l.Attrs().Flags&net.FlagUp == 0:
+			errs = append(errs, fmt.Errorf("slave %q is down", name))
+		}
+		if enslaved {
+			delete(want, name)
+		}
+	}
+	for name := range want {
+		errs = append(errs, fmt.Errorf("link %q is not enslaved to the bond", name))
+	}
+	return errors.Join(errs...)
+}
+
+// checkLinkAttrs compares the bond's up state, MTU and MAC with the config
+// and the previous result.
+func (a *attachment) checkLinkAttrs(b *netlink.Bond, prev *current.Result) error {
+	var errs []error
+	if b.Flags&net.FlagUp == 0 {
+		errs = append(errs, fmt.Errorf("bond is down"))
+	}
+	if a.conf.MTU != 0 && b.MTU != a.conf.MTU {
+		errs = append(errs, fmt.Errorf("mtu is %d, want %d", b.MTU, a.conf.MTU))
+	}
+	want := a.expectedMAC(prev)
+	if want != "" && b.HardwareAddr.String() != want {
+		errs = append(errs, fmt.Errorf("MAC is %s, want %s", b.HardwareAddr, want))
+	}
+	return errors.Join(errs...)
+}
+
+// expectedMAC is the configured MAC, else the MAC ADD reported; with
+// failOverMac active the bond's MAC follows the active slave, so only a
+// configured MAC is checked.
+func (a *attachment) expectedMAC(prev *current.Result) string {
+	if a.conf.MAC != nil {
+		return a.conf.MAC.String()
+	}
+	if a.conf.Mode == config.ActiveBackup && a.conf.Value("failOverMac", 0) == 1 {
+		return ""
+	}
+	for _, iface := range prev.Interfaces {
+		if iface.Name == a.ifName && iface.Sandbox != "" {
+			return iface.Mac
+		}
+	}
+	return ""
+}

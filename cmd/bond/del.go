@@ -1,0 +1,153 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/plugins/pkg/ipam"
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+
+	"github.com/bond-cni/bond-cni/pkg/bond"
+	"github.com/bond-cni/bond-cni/pkg/config"
+	"github.com/bond-cni/bond-cni/pkg/hostlink"
+	"github.com/bond-cni/bond-cni/pkg/state"
+)
+
+// cmdDel undoes ADD and never blocks pod teardown: it always releases the
+// IPAM lease, and succeeds when called twice, before ADD, with the netns
+// gone, or with the links already taken by another plugin.
+func cmdDel(args *skel.CmdArgs) error {
+	conf, err := config.LoadLenient(args.StdinData)
+	if err != nil {
+		return err
+	}
+	a := newAttachment(args, conf)
+	defer a.close()
+	a.log.Step("DEL start")
+	var errs []error
+	if conf.IPAM.Type != "" {
+		if err := ipam.ExecDel(conf.IPAM.Type, args.StdinData); err != nil {
+			errs = append(errs, fmt.Errorf("IPAM %s DEL: %w", conf.IPAM.Type, err))
+		}
+	}
+	rec, err := a.store.Load(args.ContainerID, args.IfName)
+	if err != nil {
+		a.log.Warnf("%v; cleaning up from the config alone", err)
+	}
+	if rec == nil {
+		rec = a.recordFromConfig()
+	}
+	if !rec.LinksInContainer {
+		lock, err := hostlink.Acquire(stateDir, hostLockTimeout)
+		if err != nil {
+			return cniError(11, "%v", err)
+		}
+		defer lock.Release()
+	}
+	if err := a.teardown(rec); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		errs = append(errs, a.store.Remove(args.ContainerID, args.IfName))
+	}
+	a.log.Step("DEL done")
+	return asCNIError(errors.Join(errs...), errKernel)
+}
+
+// recordFromConfig stands in for a missing record: the links by name, with
+// no saved state to restore beyond what the kernel restores on release.
+func (a *attachment) recordFromConfig() *state.Record {
+	r := &state.Record{BondName: a.ifName, LinksInContainer: a.conf.LinksInContainer}
+	for _, name := range a.conf.Links {
+		s := bond.LinkState{Name: name, Up: true}
+		if !a.conf.LinksInContainer {
+			s.HostName = name
+		}
+		r.Links = append(r.Links, s)
+	}
+	return r
+}
+
+// teardown releases the slaves, deletes the bond and returns host links.
+func (a *attachment) teardown(rec *state.Record) error {
+	var err error
+	if a.hostNS, err = ns.GetCurrentNS(); err != nil {
+		return fmt.Errorf("failed to open the host netns: %w", err)
+	}
+	if a.args.Netns != "" {
+		a.podNS, err = ns.GetNS(a.args.Netns)
+	}
+	if a.args.Netns == "" || err != nil {
+		// The pod's netns is gone: physical links went back to the host
+		// with it, under their pod names.
+		a.log.Infof("netns %q is gone; restoring host links only", a.args.Netns)
+		return a.restoreHostLinksOnly(rec)
+	}
+	if err := a.inPod(func() error { return a.releaseBond(rec) }); err != nil {
+		return err
+	}
+	if rec.LinksInContainer {
+		return nil
+	}
+	var errs []error
+	for _, s := range rec.Links {
+		errs = append(errs, a.returnToHost(s))
+	}
+	return errors.Join(errs...)
+}
+
+// releaseBond runs in the pod: release each recorded link, then delete
+// the bond if it is ours (a non-bond link of that name is left alone).
+func (a *attachment) releaseBond(rec *state.Record) error {
+	bondIndex := 0
+	link, err := netlinksafe.LinkByName(rec.BondName)
+	switch {
+	case err == nil && link.Type() == "bond":
+		bondIndex = link.Attrs().Index
+	case err == nil:
+		a.log.Warnf("%q in the pod is a %s, not our bond; left alone", rec.BondName, link.Type())
+		link = nil
+	default:
+		link = nil
+	}
+	for _, s := range rec.Links {
+		if err := releaseOurs(s, bondIndex); err != nil {
+			a.log.Warnf("%v", err)
+		}
+	}
+	if link == nil {
+		return nil
+	}
+	return bond.Delete(link)
+}
+
+// releaseOurs releases one link unless it is gone or enslaved to a device
+// other than our bond.
+func releaseOurs(s bond.LinkState, bondIndex int) error {
+	link, err := netlinksafe.LinkByName(s.Name)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			return nil
+		}
+		return err
+	}
+	if m := link.Attrs().MasterIndex; m != 0 && m != bondIndex {
+		return fmt.Errorf("link %q is enslaved to another device (index %d); left alone", s.Name, m)
+	}
+	return bond.Release(s)
+}
+
+func (a *attachment) restoreHostLinksOnly(rec *state.Record) error {
+	if rec.LinksInContainer {
+		return nil
+	}
+	var errs []error
+	for _, s := range rec.Links {
+		errs = append(errs, restoreOnHost(s))
+	}
+	return errors.Join(errs...)
+}

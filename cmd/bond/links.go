@@ -1,0 +1,163 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
+
+	"github.com/bond-cni/bond-cni/pkg/bond"
+	"github.com/bond-cni/bond-cni/pkg/hostlink"
+	"github.com/bond-cni/bond-cni/pkg/sriov"
+)
+
+// slave is one link to bond, as found before anything was changed.
+type slave struct {
+	state  bond.LinkState
+	maxMTU int
+	vf     *sriov.VF
+}
+
+// inspectLink checks that a link exists and is free to bond, and records
+// its state. where names the netns for messages ("pod" or "host").
+func inspectLink(name, where string) (slave, netlink.Link, error) {
+	link, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			return slave{}, nil, cniError(errLinkUnusable, "link %q not found in the %s netns", name, where)
+		}
+		return slave{}, nil, fmt.Errorf("failed to look up link %q: %w", name, err)
+	}
+	if link.Type() == "bond" {
+		return slave{}, nil, cniError(errLinkUnusable, "link %q is itself a bond and cannot be enslaved", name)
+	}
+	if link.Attrs().MasterIndex != 0 {
+		return slave{}, nil, cniError(errLinkUnusable, "link %q is already enslaved to another device (index %d)", name, link.Attrs().MasterIndex)
+	}
+	s := slave{state: bond.Record(link)}
+	if s.maxMTU, err = bond.MaxMTU(link.Attrs().Index); err != nil {
+		return slave{}, nil, fmt.Errorf("failed to read max MTU of %q: %w", name, err)
+	}
+	if link.Attrs().ParentDevBus == "pci" {
+		vf, ok, err := sriov.ByPCI(link.Attrs().ParentDev)
+		if err != nil {
+			return slave{}, nil, fmt.Errorf("failed to read VF facts of %q: %w", name, err)
+		}
+		if ok {
+			s.vf = &vf
+		}
+	}
+	return s, link, nil
+}
+
+// inspectPodLinks checks the links already in the pod and that the bond's
+// name is free there.
+func (a *attachment) inspectPodLinks() ([]slave, error) {
+	var slaves []slave
+	err := a.inPod(func() error {
+		if _, err := netlinksafe.LinkByName(a.ifName); err == nil {
+			return cniError(errLinkUnusable, "interface %q already exists in the pod", a.ifName)
+		}
+		for _, name := range a.conf.Links {
+			s, _, err := inspectLink(name, "pod")
+			if err != nil {
+				return err
+			}
+			slaves = append(slaves, s)
+		}
+		return nil
+	})
+	return slaves, err
+}
+
+// inspectHostLinks checks host links against the safety rules and policy.
+func (a *attachment) inspectHostLinks() ([]slave, error) {
+	policy, err := hostlink.LoadPolicy()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.inPod(func() error { return a.checkPodNamesFree() }); err != nil {
+		return nil, err
+	}
+	var slaves []slave
+	for _, name := range a.conf.Links {
+		s, link, err := inspectLink(name, "host")
+		if err != nil {
+			return nil, err
+		}
+		if err := hostlink.Check(link, policy); err != nil {
+			return nil, cniError(errLinkUnusable, "%v", err)
+		}
+		s.state.HostName = name
+		slaves = append(slaves, s)
+	}
+	return slaves, nil
+}
+
+// checkPodNamesFree makes sure neither the bond nor a host link's name is
+// taken in the pod, so moving links in cannot collide.
+func (a *attachment) checkPodNamesFree() error {
+	for _, name := range append([]string{a.ifName}, a.conf.Links...) {
+		if _, err := netlinksafe.LinkByName(name); err == nil {
+			return cniError(errLinkUnusable, "interface %q already exists in the pod", name)
+		}
+	}
+	return nil
+}
+
+// claimHostLinks moves host links into the pod; undo moves them back.
+func (a *attachment) claimHostLinks(slaves []slave, undo *undoStack) error {
+	for _, s := range slaves {
+		link, err := netlinksafe.LinkByName(s.state.HostName)
+		if err != nil {
+			return cniError(errLinkUnusable, "host link %q vanished: %v", s.state.HostName, err)
+		}
+		if err := netlink.LinkSetNsFd(link, int(a.podNS.Fd())); err != nil {
+			return fmt.Errorf("failed to move host link %q into the pod: %w", s.state.HostName, err)
+		}
+		st := s.state
+		undo.push("return "+st.HostName+" to the host", func() error { return a.returnToHost(st) })
+	}
+	return nil
+}
+
+// returnToHost moves a link from the pod back to the host under its
+// original name and restores its state. A link already gone is fine.
+func (a *attachment) returnToHost(s bond.LinkState) error {
+	err := a.inPod(func() error {
+		link, err := netlinksafe.LinkByName(s.Name)
+		if err != nil {
+			return nil
+		}
+		if err := bond.Release(s); err != nil {
+			a.log.Warnf("restore %q before returning it: %v", s.Name, err)
+		}
+		return netlink.LinkSetNsFd(link, int(a.hostNS.Fd()))
+	})
+	if err != nil {
+		return fmt.Errorf("failed to return %q to the host: %w", s.Name, err)
+	}
+	return restoreOnHost(s)
+}
+
+// restoreOnHost gives a link back its host name and state; after a netns
+// was destroyed, physical links come back under their pod names.
+func restoreOnHost(s bond.LinkState) error {
+	link, err := netlinksafe.LinkByName(s.HostName)
+	if err != nil {
+		if link, err = netlinksafe.LinkByName(s.Name); err != nil {
+			return nil
+		}
+		if err := netlink.LinkSetName(link, s.HostName); err != nil {
+			return fmt.Errorf("failed to rename %q back to %q: %w", s.Name, s.HostName, err)
+		}
+	}
+	host := s
+	host.Name = s.HostName
+	return bond.Restore(host)
+}
+
+const hostLockTimeout = 30 * time.Second

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/containernetworking/cni/pkg/invoke"
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/plugins/pkg/ipam"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
+	"github.com/bond-cni/bond-cni/pkg/config"
+)
+
+// cmdStatus reports whether this node can make bonds at all, then asks
+// the IPAM plugin.
+func cmdStatus(args *skel.CmdArgs) error {
+	conf, err := config.LoadLenient(args.StdinData)
+	if err != nil {
+		return err
+	}
+	if err := canMakeBonds(); err != nil {
+		return types.NewError(types.ErrPluginNotAvailable,
+			fmt.Sprintf("this node's kernel cannot create bonds (is the bonding module available?): %v", err), "")
+	}
+	if conf.IPAM.Type != "" {
+		if err := ipam.ExecStatus(conf.IPAM.Type, args.StdinData); err != nil {
+			return asCNIError(fmt.Errorf("IPAM %s STATUS: %w", conf.IPAM.Type, err), types.ErrPluginNotAvailable)
+		}
+	}
+	return nil
+}
+
+// canMakeBonds is cheap when the bonding driver is loaded; otherwise it
+// creates a bond in a throwaway netns, which also loads the driver.
+func canMakeBonds() error {
+	if _, err := os.Stat("/sys/module/bonding"); err == nil {
+		return nil
+	}
+	orig, err := netns.Get()
+	if err != nil {
+		return err
+	}
+	defer orig.Close()
+	probe, err := netns.New()
+	if err != nil {
+		return fmt.Errorf("failed to create a probe netns: %w", err)
+	}
+	defer probe.Close()
+	defer netns.Set(orig) //nolint:errcheck // best effort on the way out
+	return netlink.LinkAdd(netlink.NewLinkBond(netlink.LinkAttrs{Name: "bondprobe"}))
+}
+
+// cmdGC forwards GC to IPAM and drops our records for this network's
+// attachments that the runtime no longer lists.
+func cmdGC(args *skel.CmdArgs) error {
+	conf, err := config.LoadLenient(args.StdinData)
+	if err != nil {
+		return err
+	}
+	a := newAttachment(args, conf)
+	if conf.IPAM.Type != "" {
+		if err := invoke.DelegateGC(context.TODO(), conf.IPAM.Type, args.StdinData, nil); err != nil {
+			return asCNIError(fmt.Errorf("IPAM %s GC: %w", conf.IPAM.Type, err), errIPAM)
+		}
+	}
+	records, err := a.store.List()
+	if err != nil {
+		return err
+	}
+	for _, r := range records {
+		valid := slices.ContainsFunc(conf.ValidAttachments, func(v types.GCAttachment) bool {
+			return v.ContainerID == r.ContainerID && v.IfName == r.IfName
+		})
+		if r.Network == conf.Name && !valid {
+			a.log.Infof("GC: dropping record of %s/%s", r.ContainerID, r.IfName)
+			if err := a.store.Remove(r.ContainerID, r.IfName); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
