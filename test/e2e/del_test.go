@@ -1,0 +1,213 @@
+//go:build kernel
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/testutils"
+	"github.com/vishvananda/netlink"
+)
+
+func withIPAM(name string) string {
+	return bondConf(name, "active-backup", []string{"net1", "net2"}, `"failOverMac":1,`+hostLocal("10.80.0.0/24"))
+}
+
+// TestDelTwiceAndBeforeAdd: DEL must be repeatable and harmless before ADD.
+func TestDelTwiceAndBeforeAdd(t *testing.T) {
+	r := newRuntime(t)
+	p, _ := podWithLinks(t, "net1", "net2")
+	before := snapshot(t, p.ns)
+	list, rt := confList(t, withIPAM("del-twice")), p.rt("bond0")
+	r.mustDel(t, list, rt)
+	assertSameLinks(t, "pod after DEL before ADD", before, snapshot(t, p.ns))
+	r.mustAdd(t, list, rt)
+	r.mustDel(t, list, rt)
+	r.mustDel(t, list, rt)
+	assertSameLinks(t, "pod after two DELs", before, snapshot(t, p.ns))
+	if l := hostLocalLeases(t, "del-twice"); len(l) > 0 {
+		t.Errorf("leases left: %v", l)
+	}
+}
+
+// TestDelWithNetnsGone: the runtime may delete the netns before DEL; the
+// IPAM lease must still be released.
+func TestDelWithNetnsGone(t *testing.T) {
+	r := newRuntime(t)
+	p, _ := podWithLinks(t, "net1", "net2")
+	list, rt := confList(t, withIPAM("del-nonetns")), p.rt("bond0")
+	r.mustAdd(t, list, rt)
+	if l := hostLocalLeases(t, "del-nonetns"); len(l) != 1 {
+		t.Fatalf("leases after ADD: %v", l)
+	}
+	p.ns.Close()
+	if err := testutils.UnmountNS(p.ns); err != nil {
+		t.Fatal(err)
+	}
+	r.mustDel(t, list, rt)
+	if l := hostLocalLeases(t, "del-nonetns"); len(l) != 0 {
+		t.Errorf("leases left after DEL: %v", l)
+	}
+	rt.NetNS = ""
+	r.mustDel(t, list, rt)
+}
+
+// TestDelWithLinksGone: Multus runs DELs in reverse order, so the SR-IOV
+// plugin may have taken the VFs before our DEL; that DEL must succeed
+// and still remove the bond and the lease.
+func TestDelWithLinksGone(t *testing.T) {
+	r := newRuntime(t)
+	p, _ := podWithLinks(t, "net1", "net2")
+	list, rt := confList(t, withIPAM("del-nolinks")), p.rt("bond0")
+	r.mustAdd(t, list, rt)
+	p.do(t, func() error {
+		for _, n := range []string{"net1", "net2"} {
+			l, err := netlinksafe.LinkByName(n)
+			if err != nil {
+				return err
+			}
+			if err := netlink.LinkDel(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	r.mustDel(t, list, rt)
+	s := snapshot(t, p.ns)
+	if _, ok := s["bond0"]; ok {
+		t.Error("bond0 still exists after DEL")
+	}
+	if l := hostLocalLeases(t, "del-nolinks"); len(l) != 0 {
+		t.Errorf("leases left: %v", l)
+	}
+}
+
+// TestDelAfterBadConfigAdd: the runtime calls DEL with the same bad config
+// after a failed ADD; it must succeed so the pod can go.
+func TestDelAfterBadConfigAdd(t *testing.T) {
+	r := newRuntime(t)
+	p, _ := podWithLinks(t, "net1", "net2")
+	conf := bondConf("del-badconf", "bogus-mode", []string{"net1", "net2"}, hostLocal("10.81.0.0/24"))
+	list, rt := confList(t, conf), p.rt("bond0")
+	if _, err := r.add(t, list, rt); err == nil || cniCode(err) != 7 || !strings.Contains(err.Error(), "mode") {
+		t.Fatalf("ADD with a bad mode: %v, want code 7 naming mode", err)
+	}
+	r.mustDel(t, list, rt)
+}
+
+// TestCheckDetectsTampering: CHECK passes after ADD and fails, naming the
+// difference, after each kind of change.
+func TestCheckDetectsTampering(t *testing.T) {
+	cases := []struct {
+		name   string
+		tamper func(t *testing.T, p *pod)
+		want   string
+	}{
+		{"slave released", inPod(func() error { return setNoMaster("net2") }), `"net2" is not enslaved`},
+		{"slave down", inPod(func() error { return setDown("net1") }), `"net1" is down`},
+		{"bond down", inPod(func() error { return setDown("bond0") }), "bond is down"},
+		{"miimon changed", inPod(func() error { return setMiimon("bond0", 300) }), "miimon is 300"},
+		{"mtu changed", inPod(func() error { return setMTU("bond0", 1400) }), "mtu is 1400"},
+		{"address removed", inPod(func() error { return flushAddrs("bond0") }), "10.82.0."},
+		{"extra slave", inPod(addExtraSlave), `"net3" is enslaved but not configured`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRuntime(t)
+			p, s := podWithLinks(t, "net1", "net2")
+			if c.name == "extra slave" {
+				s.plug(t, p.ns, "net3")
+			}
+			conf := bondConf("check-"+sanitize(c.name), "active-backup", []string{"net1", "net2"}, `"mtu":1500,`+hostLocal("10.82.0.0/24"))
+			list, rt := confList(t, conf), p.rt("bond0")
+			r.mustAdd(t, list, rt)
+			defer r.mustDel(t, list, rt)
+			if err := r.check(list, rt); err != nil {
+				t.Fatalf("CHECK right after ADD: %v", err)
+			}
+			c.tamper(t, p)
+			err := r.check(list, rt)
+			if err == nil {
+				t.Fatal("CHECK passed after tampering")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("CHECK error %q does not say %q", err, c.want)
+			}
+		})
+	}
+}
+
+func inPod(f func() error) func(*testing.T, *pod) {
+	return func(t *testing.T, p *pod) { p.do(t, f) }
+}
+
+func setNoMaster(name string) error {
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetNoMaster(l)
+}
+
+func setDown(name string) error {
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetDown(l)
+}
+
+func setMTU(name string, mtu int) error {
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetMTU(l, mtu)
+}
+
+func setMiimon(name string, v int) error {
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	b := netlink.NewLinkBond(netlink.LinkAttrs{Index: l.Attrs().Index, Name: name})
+	b.Miimon = v
+	return netlink.LinkModify(b)
+}
+
+func flushAddrs(name string) error {
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_V4)
+	if err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		if err := netlink.AddrDel(l, &a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func addExtraSlave() error {
+	b, err := netlinksafe.LinkByName("bond0")
+	if err != nil {
+		return err
+	}
+	l, err := netlinksafe.LinkByName("net3")
+	if err != nil {
+		return err
+	}
+	if err := netlink.LinkSetDown(l); err != nil {
+		return err
+	}
+	if err := netlink.LinkSetMaster(l, b); err != nil {
+		return err
+	}
+	return netlink.LinkSetUp(l)
+}

@@ -1,0 +1,144 @@
+//go:build kernel
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/bond-cni/bond-cni/pkg/bond"
+	"github.com/bond-cni/bond-cni/pkg/config"
+)
+
+var allModes = []string{"balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"}
+
+// TestEveryMode builds a bond in each of the kernel's seven modes and
+// checks the kernel runs it in that mode with both slaves.
+func TestEveryMode(t *testing.T) {
+	for i, mode := range allModes {
+		t.Run(mode, func(t *testing.T) {
+			r := newRuntime(t)
+			p, _ := podWithLinks(t, "net1", "net2")
+			before := snapshot(t, p.ns)
+			list := confList(t, bondConf("modes", mode, []string{"net1", "net2"}, ""))
+			rt := p.rt("bond0")
+			r.mustAdd(t, list, rt)
+			b := bondIn(t, p, "bond0")
+			if int(b.Mode) != i {
+				t.Errorf("kernel mode %v, want %s", b.Mode, mode)
+			}
+			if b.Miimon != config.DefaultMiimon {
+				t.Errorf("miimon %d, want the default %d", b.Miimon, config.DefaultMiimon)
+			}
+			s := snapshot(t, p.ns)
+			if s["net1"].Master != b.Index || s["net2"].Master != b.Index {
+				t.Errorf("slaves not enslaved: %+v", s)
+			}
+			if err := r.check(list, rt); err != nil {
+				t.Errorf("CHECK: %v", err)
+			}
+			r.mustDel(t, list, rt)
+			assertSameLinks(t, "pod after DEL", before, snapshot(t, p.ns))
+		})
+	}
+}
+
+// optionCase sets one option in a mode that takes it.
+type optionCase struct {
+	mode  string
+	extra string
+	key   string
+	want  string // as pkg/bond renders the kernel's value
+}
+
+var optionCases = []optionCase{
+	{"active-backup", `"miimon":50`, "miimon", "50"},
+	{"active-backup", `"miimon":100,"updelay":200`, "updelay", "200"},
+	{"active-backup", `"miimon":100,"downdelay":300`, "downdelay", "300"},
+	{"active-backup", `"miimon":100,"peerNotifDelay":200`, "peerNotifDelay", "200"},
+	{"active-backup", `"arpInterval":250,"arpIpTargets":["192.0.2.1","192.0.2.2"]`, "arpIpTargets", "[192.0.2.1 192.0.2.2]"},
+	{"active-backup", `"arpInterval":250,"arpIpTargets":["192.0.2.1"]`, "arpInterval", "250"},
+	{"active-backup", `"arpInterval":250,"nsIp6Targets":["2001:db8::1"]`, "nsIp6Targets", "[2001:db8::1]"},
+	{"active-backup", `"arpInterval":250,"arpIpTargets":["192.0.2.1"],"arpValidate":"all"`, "arpValidate", "3"},
+	{"active-backup", `"arpInterval":250,"arpIpTargets":["192.0.2.1"],"arpAllTargets":"all"`, "arpAllTargets", "1"},
+	{"active-backup", `"arpInterval":250,"arpIpTargets":["192.0.2.1"],"arpMissedMax":5`, "arpMissedMax", "5"},
+	{"active-backup", `"primary":"net2"`, "primary", "net2"},
+	{"active-backup", `"primaryReselect":"failure"`, "primaryReselect", "2"},
+	{"active-backup", `"failOverMac":"follow"`, "failOverMac", "2"},
+	{"balance-xor", `"xmitHashPolicy":"layer3+4"`, "xmitHashPolicy", "1"},
+	{"802.3ad", `"lacpRate":"fast"`, "lacpRate", "1"},
+	{"802.3ad", `"lacpActive":"off"`, "lacpActive", "0"},
+	{"802.3ad", `"adSelect":"count"`, "adSelect", "2"},
+	{"802.3ad", `"adActorSysPrio":1000`, "adActorSysPrio", "1000"},
+	{"802.3ad", `"adUserPortKey":77`, "adUserPortKey", "77"},
+	{"802.3ad", `"adActorSystem":"02:11:22:33:44:55"`, "adActorSystem", "02:11:22:33:44:55"},
+	{"802.3ad", `"minLinks":1`, "minLinks", "1"},
+	{"balance-rr", `"allSlavesActive":1`, "allSlavesActive", "1"},
+	{"balance-tlb", `"tlbDynamicLb":0`, "tlbDynamicLb", "0"},
+	{"active-backup", `"numGratArp":3`, "numGratArp", "3"},
+	{"active-backup", `"numUnsolNa":4`, "numGratArp", "4"},
+	{"active-backup", `"resendIgmp":5`, "resendIgmp", "5"},
+	{"balance-rr", `"packetsPerSlave":7`, "packetsPerSlave", "7"},
+	{"balance-alb", `"lpInterval":3`, "lpInterval", "3"},
+}
+
+// TestEveryOption sets each option and reads it back from the kernel,
+// independently of ADD's own read-back.
+func TestEveryOption(t *testing.T) {
+	covered := map[string]bool{}
+	for _, c := range optionCases {
+		covered[c.key] = true
+		t.Run(c.key+"/"+c.mode, func(t *testing.T) {
+			r := newRuntime(t)
+			p, _ := podWithLinks(t, "net1", "net2")
+			list := confList(t, bondConf("opts", c.mode, []string{"net1", "net2"}, c.extra))
+			rt := p.rt("bond0")
+			r.mustAdd(t, list, rt)
+			defer r.mustDel(t, list, rt)
+			got := kernelOption(t, p, c.key)
+			if got != c.want {
+				t.Errorf("kernel reports %s = %s, want %s", c.key, got, c.want)
+			}
+			if err := r.check(list, rt); err != nil {
+				t.Errorf("CHECK: %v", err)
+			}
+		})
+	}
+	for _, key := range config.OptionKeys() {
+		if !covered[key] {
+			t.Errorf("option %s has no set-and-read-back case", key)
+		}
+	}
+}
+
+// kernelOption renders one option as the kernel reports it.
+func kernelOption(t *testing.T, p *pod, key string) string {
+	t.Helper()
+	var out string
+	p.do(t, func() error {
+		b, err := bond.ByName("bond0")
+		if err != nil {
+			return err
+		}
+		_, opts, err := bond.Options(b.Index)
+		if err != nil {
+			return err
+		}
+		o, ok := opts[key]
+		switch {
+		case !ok:
+			out = "<absent>"
+		case key == "primary":
+			out = linkName(int(o.Value))
+		case o.MAC != nil:
+			out = o.MAC.String()
+		case o.IPs != nil:
+			out = strings.ReplaceAll(fmt.Sprint(o.IPs), ",", "")
+		default:
+			out = fmt.Sprint(o.Value)
+		}
+		return nil
+	})
+	return out
+}
