@@ -102,6 +102,7 @@ func parseIPs(raw json.RawMessage, v6 bool, max int) ([]net.IP, error) {
 		return nil, fmt.Errorf("want 1-%d addresses, got %d", max, len(list))
 	}
 	ips := make([]net.IP, 0, len(list))
+	seen := map[string]bool{}
 	for _, s := range list {
 		ip := net.ParseIP(s)
 		switch {
@@ -111,12 +112,22 @@ func parseIPs(raw json.RawMessage, v6 bool, max int) ([]net.IP, error) {
 			return nil, fmt.Errorf("%q is not an IPv4 address", s)
 		case v6 && ip.To4() != nil:
 			return nil, fmt.Errorf("%q is not an IPv6 address", s)
-		case ip.IsUnspecified() || ip.IsMulticast():
+		case ip.IsUnspecified() || ip.IsMulticast(),
+			// The kernel refuses these too (bond_is_ip_target_ok,
+			// bond_is_ip6_target_ok): 0.0.0.0/8 (older kernels refuse
+			// the whole block), 255.255.255.255 and ::1.
+			!v6 && (ip.To4()[0] == 0 || ip.Equal(net.IPv4bcast)),
+			v6 && ip.IsLoopback():
 			return nil, fmt.Errorf("%q cannot be probed", s)
 		}
 		if !v6 {
 			ip = ip.To4()
 		}
+		// The kernel refuses a target that is already in the table.
+		if seen[string(ip)] {
+			return nil, fmt.Errorf("%q is listed twice", s)
+		}
+		seen[string(ip)] = true
 		ips = append(ips, ip)
 	}
 	return ips, nil

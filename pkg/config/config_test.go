@@ -1,0 +1,328 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// testdata/configs/bond-net1.json is the bond-net1 NetworkAttachmentDefinition
+// config of the pod-level bonding document, with its "# (n)" call-outs
+// removed so that it is JSON.
+func TestSeedConfigFromDocument(t *testing.T) {
+	c := mustLoad(t, readTestdata(t, "configs/bond-net1.json"), "")
+
+	if c.Mode != ActiveBackup {
+		t.Errorf("Mode = %v, want active-backup", c.Mode)
+	}
+	if o, ok := c.Option("failOverMac"); !ok || o.Value != 1 {
+		t.Errorf("failOverMac = %+v (set %v), want value 1", o, ok)
+	}
+	if ValueName("failOverMac", c.Value("failOverMac", 99)) != "active" {
+		t.Errorf("failOverMac 1 should be named active")
+	}
+	if o, ok := c.Option("miimon"); !ok || o.Value != 100 {
+		t.Errorf("miimon = %+v (set %v), want 100", o, ok)
+	}
+	if c.MTU != 1500 {
+		t.Errorf("MTU = %d, want 1500", c.MTU)
+	}
+	if !slices.Equal(c.Links, []string{"net1", "net2"}) {
+		t.Errorf("Links = %q, want [net1 net2]", c.Links)
+	}
+	if !c.LinksInContainer {
+		t.Error("LinksInContainer = false, want true")
+	}
+	if c.IPAM.Type != "host-local" {
+		t.Errorf("IPAM.Type = %q, want host-local", c.IPAM.Type)
+	}
+	if c.Name != "bond-net1" || c.Type != "bond" || c.CNIVersion != "0.3.1" {
+		t.Errorf("NetConf = %+v", c.NetConf)
+	}
+	if c.MAC != nil || c.BondName != "" {
+		t.Errorf("MAC %v, BondName %q: want unset", c.MAC, c.BondName)
+	}
+	if got := keysOf(c.Options); !slices.Equal(got, []string{"miimon", "failOverMac"}) {
+		t.Errorf("Options = %v, want [miimon failOverMac]", got)
+	}
+}
+
+func TestTestdataConfigsLoad(t *testing.T) {
+	for name, b := range testdataConfigs(t) {
+		t.Run(name, func(t *testing.T) {
+			mustLoad(t, b, "")
+		})
+	}
+}
+
+func TestModes(t *testing.T) {
+	want := []struct {
+		name string
+		mode Mode
+	}{
+		{"balance-rr", BalanceRR},
+		{"active-backup", ActiveBackup},
+		{"balance-xor", BalanceXOR},
+		{"broadcast", Broadcast},
+		{"802.3ad", LACP},
+		{"balance-tlb", BalanceTLB},
+		{"balance-alb", BalanceALB},
+	}
+	if len(want) != len(modeNames) {
+		t.Fatalf("%d modes known, test lists %d", len(modeNames), len(want))
+	}
+	for i, w := range want {
+		if int(w.mode) != i {
+			t.Errorf("%s = %d, want the kernel's number %d", w.name, w.mode, i)
+		}
+		if w.mode.String() != w.name {
+			t.Errorf("Mode(%d).String() = %q, want %q", i, w.mode.String(), w.name)
+		}
+		for _, v := range []any{w.name, i, fmt.Sprint(i)} {
+			t.Run(fmt.Sprintf("%v", v), func(t *testing.T) {
+				c := mustLoad(t, conf(v, nil), "")
+				if c.Mode != w.mode {
+					t.Errorf("mode %#v: got %v, want %v", v, c.Mode, w.mode)
+				}
+			})
+		}
+	}
+	if s := Mode(7).String(); s != "mode(7)" {
+		t.Errorf("Mode(7).String() = %q", s)
+	}
+}
+
+func TestBadModes(t *testing.T) {
+	for _, v := range []any{"bogus", "", 7, -1, "7", "-1", 1.5, "1.5", true, "Active-Backup", " active-backup", 256, "0x1", []int{1}, obj{}} {
+		t.Run(fmt.Sprintf("%#v", v), func(t *testing.T) {
+			loadErr(t, conf(v, nil), "", "mode")
+		})
+	}
+	t.Run("missing", func(t *testing.T) {
+		loadErr(t, conf("", nil), "", "mode", "required")
+	})
+	t.Run("null", func(t *testing.T) {
+		loadErr(t, []byte(`{"type":"bond","name":"n","mode":null,"links":[{"name":"a"},{"name":"b"}]}`), "", "mode")
+	})
+}
+
+func TestLinks(t *testing.T) {
+	ok := func(links ...string) []obj {
+		out := make([]obj, len(links))
+		for i, l := range links {
+			out[i] = obj{"name": l}
+		}
+		return out
+	}
+	t.Run("three links, order kept", func(t *testing.T) {
+		c := mustLoad(t, conf("balance-rr", obj{"links": ok("net3", "net1", "net2")}), "")
+		if !slices.Equal(c.Links, []string{"net3", "net1", "net2"}) {
+			t.Errorf("Links = %q", c.Links)
+		}
+	})
+	t.Run("15-character name", func(t *testing.T) {
+		c := mustLoad(t, conf("balance-rr", obj{"links": ok("abcdefghijklmno", "net2")}), "")
+		if c.Links[0] != "abcdefghijklmno" {
+			t.Errorf("Links = %q", c.Links)
+		}
+	})
+	t.Run("linksInContainer default false", func(t *testing.T) {
+		if c := mustLoad(t, conf("balance-rr", nil), ""); c.LinksInContainer {
+			t.Error("LinksInContainer = true without the key")
+		}
+	})
+
+	bad := map[string]any{
+		"none":           nil,
+		"empty list":     []obj{},
+		"one":            ok("net1"),
+		"duplicate":      ok("net1", "net1"),
+		"duplicate of 3": ok("net1", "net2", "net1"),
+		"empty name":     ok("net1", ""),
+		"no name":        []obj{{"name": "net1"}, {}},
+		"16 characters":  ok("net1", "abcdefghijklmnop"),
+		"40 characters":  ok(strings.Repeat("x", 40), "net1"),
+		"slash":          ok("net1", "net/2"),
+		"colon":          ok("net1", "net:2"),
+		"space":          ok("net1", "net 2"),
+		"tab":            ok("net1", "net\t2"),
+		"nbsp":           ok("net1", "net\u00a02"),
+		"dot":            ok("net1", "."),
+		"dotdot":         ok("net1", ".."),
+		"NUL":            ok("net1", "net\x002"),
+	}
+	for name, links := range bad {
+		t.Run(name, func(t *testing.T) {
+			stdin := conf("balance-rr", obj{"links": links})
+			if links == nil {
+				stdin = conf("balance-rr", obj{"links": nil})
+			}
+			loadErr(t, stdin, "", "links")
+		})
+	}
+	// A wrongly typed "links" fails JSON decoding; the message still names it.
+	for name, links := range map[string]any{"string": "net1", "list of strings": []string{"net1", "net2"}, "number name": []obj{{"name": 1}, {"name": 2}}} {
+		t.Run(name, func(t *testing.T) {
+			loadErr(t, conf("balance-rr", obj{"links": links}), "", "links")
+		})
+	}
+}
+
+func TestPrimaryMustBeALink(t *testing.T) {
+	c := mustLoad(t, conf("active-backup", obj{"primary": "net2"}), "")
+	if o, ok := c.Option("primary"); !ok || o.Link != "net2" {
+		t.Errorf("primary = %+v", o)
+	}
+	loadErr(t, conf("active-backup", obj{"primary": "net3"}), "", "primary", "net3")
+	loadErr(t, conf("active-backup", obj{"primary": ""}), "", "primary")
+	loadErr(t, conf("active-backup", obj{"primary": "a/b"}), "", "primary")
+	loadErr(t, conf("active-backup", obj{"primary": 1}), "", "primary")
+}
+
+func TestMTU(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want int
+	}{
+		{nil, 0}, {0, 0}, {"0", 0}, {68, 68}, {1500, 1500}, {"9000", 9000}, {65535, 65535},
+	} {
+		t.Run(fmt.Sprint(tc.v), func(t *testing.T) {
+			extra := obj{}
+			if tc.v != nil {
+				extra["mtu"] = tc.v
+			}
+			if c := mustLoad(t, conf("balance-rr", extra), ""); c.MTU != tc.want {
+				t.Errorf("MTU = %d, want %d", c.MTU, tc.want)
+			}
+		})
+	}
+	for _, v := range []any{50, 67, 65536, 70000, "abc", "", -1, 1500.5, "1500.0", true, "0x5dc", 1e20} {
+		t.Run(fmt.Sprintf("bad %#v", v), func(t *testing.T) {
+			loadErr(t, conf("balance-rr", obj{"mtu": v}), "", "mtu")
+		})
+	}
+	t.Run("null", func(t *testing.T) {
+		stdin := []byte(`{"type":"bond","name":"n","mode":0,"mtu":null,"links":[{"name":"a"},{"name":"b"}]}`)
+		if c := mustLoad(t, stdin, ""); c.MTU != 0 {
+			t.Errorf("MTU = %d", c.MTU)
+		}
+	})
+}
+
+func TestInvalidJSON(t *testing.T) {
+	for name, stdin := range map[string]string{
+		"empty":          "",
+		"truncated":      `{"type": "bond", "mode": "balance-rr"`,
+		"array":          `[1, 2]`,
+		"string":         `"bond"`,
+		"number":         `7`,
+		"trailing comma": `{"mode": "balance-rr",}`,
+		"trailing junk":  string(conf("balance-rr", nil)) + "x",
+		"ipam not obj":   string(conf("balance-rr", obj{"ipam": "host-local"})),
+		"ifname number":  string(conf("balance-rr", obj{"ifname": 5})),
+		"mac number":     string(conf("balance-rr", obj{"mac": 5})),
+	} {
+		t.Run(name, func(t *testing.T) {
+			loadErr(t, []byte(stdin), "")
+		})
+	}
+	// JSON null is valid JSON but not a config: refused for lack of links.
+	loadErr(t, []byte("null"), "", "links")
+	loadErr(t, []byte("{}"), "", "links")
+}
+
+func TestNetConfChecks(t *testing.T) {
+	loadErr(t, conf("balance-rr", obj{"ipam": obj{"type": "bond"}}), "", "ipam", "bond")
+	for _, lvl := range []string{"loud", "ERROR", "verbose", "warn"} {
+		loadErr(t, conf("balance-rr", obj{"logLevel": lvl}), "", "logLevel", lvl)
+	}
+	for _, lvl := range []string{"", "error", "warning", "info", "debug"} {
+		c := mustLoad(t, conf("balance-rr", obj{"logLevel": lvl, "logFile": "/tmp/bond.log"}), "")
+		if c.LogLevel != lvl || c.LogFile != "/tmp/bond.log" {
+			t.Errorf("LogLevel %q LogFile %q", c.LogLevel, c.LogFile)
+		}
+	}
+	if c := mustLoad(t, conf("balance-rr", obj{"ipam": nil}), ""); c.IPAM.Type != "" {
+		t.Errorf("IPAM.Type = %q without ipam", c.IPAM.Type)
+	}
+}
+
+func TestLinksInContainer(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want bool
+	}{{true, true}, {false, false}, {"true", true}, {"false", false}} {
+		if c := mustLoad(t, conf("balance-rr", obj{"linksInContainer": tc.v}), ""); c.LinksInContainer != tc.want {
+			t.Errorf("linksInContainer %#v: got %v", tc.v, c.LinksInContainer)
+		}
+	}
+	for _, v := range []any{"yes", "True", 1, 0, "", obj{}} {
+		t.Run(fmt.Sprintf("%#v", v), func(t *testing.T) {
+			loadErr(t, conf("balance-rr", obj{"linksInContainer": v}), "", "linksInContainer")
+		})
+	}
+}
+
+func TestIfName(t *testing.T) {
+	c := mustLoad(t, conf("balance-rr", obj{"ifname": "bond0"}), "")
+	if c.BondName != "bond0" {
+		t.Errorf("BondName = %q, want bond0", c.BondName)
+	}
+	if c := mustLoad(t, conf("balance-rr", obj{"ifname": ""}), ""); c.BondName != "" {
+		t.Errorf("BondName = %q for an empty ifname", c.BondName)
+	}
+	for _, n := range []string{"bond/0", "bond:0", "bond 0", "abcdefghijklmnop", ".", ".."} {
+		loadErr(t, conf("balance-rr", obj{"ifname": n}), "", "ifname")
+	}
+}
+
+// The runtime adds keys to the config it passes on stdin; none of them
+// may break loading.
+func TestRuntimeInjectedKeys(t *testing.T) {
+	c := mustLoad(t, readTestdata(t, "configs/runtime-injected.json"), "IgnoreUnknown=1;K8S_POD_NAME=p")
+	if c.MAC.String() != "02:aa:bb:cc:dd:ee" {
+		t.Errorf("MAC = %v, want the runtimeConfig one", c.MAC)
+	}
+	if !c.Capabilities["mac"] {
+		t.Errorf("Capabilities = %v", c.Capabilities)
+	}
+	if len(c.ValidAttachments) != 1 || c.ValidAttachments[0].IfName != "net3" {
+		t.Errorf("ValidAttachments = %+v", c.ValidAttachments)
+	}
+	if c.RawPrevResult == nil {
+		t.Error("prevResult dropped")
+	}
+	// Each key alone, including empty forms.
+	for name, extra := range map[string]obj{
+		"runtimeConfig empty": {"runtimeConfig": obj{}},
+		"runtimeConfig other": {"runtimeConfig": obj{"bandwidth": obj{"ingressRate": 1}}},
+		"args other":          {"args": obj{"cni": obj{"ips": []string{"10.0.0.2/24"}}}},
+		"args non-cni":        {"args": obj{"k8s": "x"}},
+		"prevResult":          {"prevResult": obj{"cniVersion": "1.0.0"}},
+		"valid-attachments":   {"cni.dev/valid-attachments": []obj{}},
+		"capabilities":        {"capabilities": obj{"mac": true, "ips": false}},
+		"unknown keys":        {"someOtherPlugin": obj{"x": 1}, "vlan": 5},
+		"dns":                 {"dns": obj{"nameservers": []string{"10.0.0.1"}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			mustLoad(t, conf("balance-rr", extra), "")
+		})
+	}
+}
+
+// Load must not keep a reference into stdin or share state between calls.
+func TestLoadIsRepeatable(t *testing.T) {
+	stdin := conf("active-backup", obj{"primary": "net1", "arpInterval": 100, "arpIpTargets": []string{"192.0.2.1"}})
+	a := mustLoad(t, stdin, "")
+	for i := range stdin {
+		stdin[i] = ' '
+	}
+	b := mustLoad(t, conf("active-backup", obj{"primary": "net1", "arpInterval": 100, "arpIpTargets": []string{"192.0.2.1"}}), "")
+	aj, _ := json.Marshal(a.Options)
+	bj, _ := json.Marshal(b.Options)
+	if string(aj) != string(bj) {
+		t.Errorf("Options differ after reuse of stdin:\n%s\n%s", aj, bj)
+	}
+}
