@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// hostStep is one program of the payload, as built on the host.
+type hostStep struct {
+	name   string
+	bin    string // host path
+	relDir string // working directory, relative to the module root
+	args   []string
+	isTest bool
+}
+
+// payload is everything one run executes against the kernel.
+type payload struct {
+	steps       []hostStep
+	plugins     []string // host paths, installed as $CNI_PATH/<base name>
+	interactive bool
+}
+
+// session holds what one invocation shares across build and run.
+type session struct {
+	opts    options
+	root    string
+	work    string // scratch directory, removed at the end
+	started time.Time
+	built   time.Time
+	t       *tally
+}
+
+func newSession(o options) (*session, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
+	scratch := filepath.Join(root, ".cache", "vm")
+	if err := os.MkdirAll(scratch, 0o755); err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp(scratch, "run-")
+	if err != nil {
+		return nil, err
+	}
+	return &session{opts: o, root: root, work: work, started: time.Now(), t: &tally{}}, nil
+}
+
+func (s *session) close() { os.RemoveAll(s.work) }
+
+func runTestCommand(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	var o options
+	o.register(fs, 15*time.Minute)
+	run := fs.String("run", "", "run only tests matching this regular expression (go test -run)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := o.validate(); err != nil {
+		return fail("%v", err)
+	}
+	s, err := newSession(o)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer s.close()
+	pl, err := s.buildTests(fs.Args(), *run)
+	if err != nil {
+		return fail("%v", err)
+	}
+	runErr := s.execute(ctx, pl)
+	return s.testSummary(runErr)
+}
+
+// buildTests compiles every kernel-test package (or those named) and the
+// plugins. A package that fails to build is counted as a failure; the
+// others still run.
+func (s *session) buildTests(patterns []string, run string) (payload, error) {
+	if len(patterns) == 0 {
+		patterns = []string{"./..."}
+	}
+	pkgs, err := kernelTestPackages(s.root, patterns)
+	if err != nil {
+		return payload{}, err
+	}
+	if len(pkgs) == 0 {
+		return payload{}, fmt.Errorf("no package in %s has a test file tagged %q", strings.Join(patterns, " "), kernelTag)
+	}
+	var pl payload
+	for _, p := range pkgs {
+		bin, err := buildTestBinary(s.root, s.work, p)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "testbed: %v\n", err)
+			s.t.buildFailed(p.importPath)
+			continue
+		}
+		pl.steps = append(pl.steps, hostStep{name: filepath.Base(bin), bin: bin,
+			relDir: relDir(s.root, p.dir), args: s.testArgs(run), isTest: true})
+	}
+	pl.plugins, err = pluginBinaries(s.root, s.work)
+	return pl, err
+}
+
+// testArgs leaves each binary a minute before the hard timeout, so a hung
+// test dies with go test's goroutine dump rather than a silent kill.
+func (s *session) testArgs(run string) []string {
+	limit := s.opts.timeout - time.Minute
+	if limit < s.opts.timeout/2 {
+		limit = s.opts.timeout / 2
+	}
+	args := []string{"-test.v", "-test.timeout=" + limit.String()}
+	if run != "" {
+		args = append(args, "-test.run="+run)
+	}
+	return args
+}
+
+func runExecCommand(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
+	var o options
+	o.register(fs, 15*time.Minute)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := o.validate(); err != nil {
+		return fail("%v", err)
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		return fail("exec needs a main package, e.g. ./test/scenario")
+	}
+	s, err := newSession(o)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer s.close()
+	pl, err := s.buildProgramPayload(rest[0], trimDashes(rest[1:]))
+	if err != nil {
+		return fail("%v", err)
+	}
+	runErr := s.execute(ctx, pl)
+	return s.execSummary(runErr)
+}
+
+func trimDashes(args []string) []string {
+	if len(args) > 0 && args[0] == "--" {
+		return args[1:]
+	}
+	return args
+}
+
+func (s *session) buildProgramPayload(pkg string, args []string) (payload, error) {
+	name := filepath.Base(filepath.Clean(pkg))
+	bin, err := buildProgram(s.root, s.work, pkg, name)
+	if err != nil {
+		return payload{}, err
+	}
+	plugins, err := pluginBinaries(s.root, s.work)
+	return payload{steps: []hostStep{{name: name, bin: bin, relDir: ".", args: args}}, plugins: plugins}, err
+}
+
+func runShellCommand(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("shell", flag.ContinueOnError)
+	var o options
+	o.register(fs, time.Hour)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := o.validate(); err != nil {
+		return fail("%v", err)
+	}
+	o.forceVM = true
+	s, err := newSession(o)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer s.close()
+	plugins, err := pluginBinaries(s.root, s.work)
+	if err != nil {
+		return fail("%v", err)
+	}
+	return s.execSummary(s.execute(ctx, payload{plugins: plugins, interactive: true}))
+}
+
+// execute runs the payload in the VM, or on the host when its kernel can
+// create bonds and the VM is not forced.
+func (s *session) execute(ctx context.Context, pl payload) error {
+	if !s.opts.forceVM && hostCanBond() {
+		logf("host kernel can create bonds: running natively (use -vm for the VM)")
+		s.built = time.Now()
+		return s.runNative(ctx, pl)
+	}
+	return s.runInVM(ctx, pl)
+}
+
+// testSummary prints the verdict and the line CI reads, and picks the exit
+// code: a run where nothing passed fails too.
+func (s *session) testSummary(runErr error) int {
+	t := s.t
+	s.printTimings()
+	if runErr != nil {
+		fmt.Fprintf(os.Stderr, "testbed: %v\n", runErr)
+	}
+	for _, b := range t.failedBins {
+		fmt.Printf("testbed: FAILED %s\n", b)
+	}
+	fmt.Printf("kernel tests: %d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped)
+	fmt.Printf("%d passed, %d failed\n", t.passed, t.failed)
+	switch {
+	case runErr != nil, !t.exitSeen:
+		return 1
+	case t.exitCode != 0, t.failed > 0, len(t.failedBins) > 0:
+		return 1
+	case t.passed == 0:
+		fmt.Fprintln(os.Stderr, "testbed: no kernel test passed; a run that tests nothing fails")
+		return 1
+	}
+	return 0
+}
+
+// execSummary returns the program's own exit code.
+func (s *session) execSummary(runErr error) int {
+	s.printTimings()
+	if runErr != nil {
+		return fail("%v", runErr)
+	}
+	if !s.t.exitSeen {
+		return fail("no exit code reported")
+	}
+	return s.t.exitCode
+}
+
+func (s *session) printTimings() {
+	t := s.t
+	end := time.Now()
+	if t.uname != "" {
+		logf("kernel (uname -r): %s", t.uname)
+	}
+	parts := []string{}
+	if !s.built.IsZero() {
+		parts = append(parts, "build "+seconds(s.built.Sub(s.started)))
+	}
+	if !t.readyAt.IsZero() && !s.built.IsZero() {
+		parts = append(parts, "boot-to-tests "+seconds(t.readyAt.Sub(s.built)), "run "+seconds(end.Sub(t.readyAt)))
+	}
+	parts = append(parts, "total "+seconds(end.Sub(s.started)))
+	logf("timings: %s", strings.Join(parts, ", "))
+}

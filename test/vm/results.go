@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Marker lines the guest prints so the host can follow the run. They start
+// a line of their own on the serial console.
+const (
+	markReady   = "@@BONDTEST-READY"
+	markRun     = "@@BONDTEST-RUN "
+	markBinDone = "@@BONDTEST-BIN "
+	markExit    = "@@BONDTEST-EXIT "
+	markKernel  = "testbed: kernel "
+)
+
+// tally follows test output line by line: top-level go test verdicts,
+// per-binary exit codes and the guest's markers.
+type tally struct {
+	mu           sync.Mutex
+	passed       int
+	failed       int
+	skipped      int
+	failedBins   []string
+	binFailLines int // top-level FAIL lines of the binary now running
+	uname        string
+	readyAt      time.Time
+	exitCode     int
+	exitSeen     bool
+}
+
+func (t *tally) line(s string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case strings.HasPrefix(s, "--- PASS: "):
+		t.passed++
+	case strings.HasPrefix(s, "--- FAIL: "):
+		t.failed++
+		t.binFailLines++
+	case strings.HasPrefix(s, "--- SKIP: "):
+		t.skipped++
+	case strings.HasPrefix(s, markKernel) && t.uname == "":
+		t.uname = strings.TrimSpace(strings.TrimPrefix(s, markKernel))
+	case s == markReady:
+		t.readyAt = time.Now()
+	case strings.HasPrefix(s, markRun):
+		t.binFailLines = 0
+	case strings.HasPrefix(s, markBinDone):
+		t.binDoneLocked(strings.Fields(strings.TrimPrefix(s, markBinDone)))
+	case strings.HasPrefix(s, markExit):
+		t.exitCode, t.exitSeen = parseExit(strings.TrimPrefix(s, markExit))
+	}
+}
+
+func parseExit(s string) (int, bool) {
+	code, err := strconv.Atoi(strings.TrimSpace(s))
+	return code, err == nil
+}
+
+// binDone records a finished binary, given as "name rc".
+func (t *tally) binDoneLocked(f []string) {
+	if len(f) != 2 {
+		return
+	}
+	rc, err := strconv.Atoi(f[1])
+	if err != nil || rc == 0 {
+		return
+	}
+	t.failedBins = append(t.failedBins, fmt.Sprintf("%s (exit %d)", f[0], rc))
+	// A panic or a test timeout kills a binary without a top-level
+	// "--- FAIL" line; it still has to count as a failure.
+	if t.binFailLines == 0 {
+		t.failed++
+	}
+}
+
+// buildFailed counts a package whose test binary could not be built.
+func (t *tally) buildFailed(pkg string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failed++
+	t.failedBins = append(t.failedBins, pkg+" (build failed)")
+}
+
+// lineSplitter turns a byte stream into lines for a tally, dropping the
+// carriage returns a serial tty adds.
+type lineSplitter struct {
+	partial []byte
+	emit    func(string)
+}
+
+func (l *lineSplitter) Write(p []byte) (int, error) {
+	for _, b := range p {
+		switch b {
+		case '\r':
+		case '\n':
+			l.emit(string(l.partial))
+			l.partial = l.partial[:0]
+		default:
+			l.partial = append(l.partial, b)
+		}
+	}
+	return len(p), nil
+}
+
+// crStripper passes a serial stream to a terminal or log without the
+// carriage returns the guest tty adds, so logs read like go test's own.
+type crStripper struct{ w io.Writer }
+
+func (c crStripper) Write(p []byte) (int, error) {
+	out := make([]byte, 0, len(p))
+	for _, b := range p {
+		if b != '\r' {
+			out = append(out, b)
+		}
+	}
+	if _, err := c.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// exited reports whether the guest printed its exit marker.
+func (t *tally) exited() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.exitSeen
+}
