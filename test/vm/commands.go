@@ -33,6 +33,7 @@ type session struct {
 	work    string // scratch directory, removed at the end
 	started time.Time
 	built   time.Time
+	vmCPU   time.Duration
 	t       *tally
 }
 
@@ -250,5 +251,8 @@ func (s *session) printTimings() {
 		parts = append(parts, "boot-to-tests "+seconds(t.readyAt.Sub(s.built)), "run "+seconds(end.Sub(t.readyAt)))
 	}
 	parts = append(parts, "total "+seconds(end.Sub(s.started)))
+	if s.vmCPU > 0 {
+		parts = append(parts, "QEMU CPU time "+seconds(s.vmCPU))
+	}
 	logf("timings: %s", strings.Join(parts, ", "))
 }

@@ -27,9 +27,11 @@ die() {
 	finish 99
 }
 
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
 echo "testbed: kernel $(uname -r)"
+t_boot=$(uptime_s)
 {{range .Modules}}insmod {{.Path}}{{range .Params}} {{.}}{{end}} || die "insmod {{.Path}}{{range .Params}} {{.}}{{end}} failed"
-{{end}}
+{{end}}t_mods=$(uptime_s)
 # netdev_by_mac waits for the NIC QEMU created with that MAC: names (ethN)
 # depend on probe order, the MACs are ours.
 netdev_by_mac() {
@@ -71,6 +73,7 @@ PFS="$PFS $pf"
 PEER=$(netdev_by_mac {{.Peer.MAC}}) || die "no peer NIC with MAC {{.Peer.MAC}}"
 echo "testbed: peer $PEER ({{.Peer.ID}}) pci $(pci_of "$PEER")"
 ip link set lo up
+echo "testbed: guest uptime: init at ${t_boot}s, modules loaded ${t_mods}s, VFs ready $(uptime_s)s"
 
 export BOND_TEST_VM=1
 export BOND_TEST_PFS="${PFS# }"

@@ -26,6 +26,7 @@ func (s *session) runInVM(ctx context.Context, pl payload) error {
 	}
 	s.built = time.Now()
 	res := bootVM(ctx, vmConfig{kernel: k, initrd: initrd, timeout: s.opts.timeout, interactive: pl.interactive}, s.t)
+	s.vmCPU = res.cpu
 	return res.err
 }
 

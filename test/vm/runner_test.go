@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestTallyCountsTopLevelVerdictsOnly(t *testing.T) {
+	var tl tally
+	out := strings.Join([]string{
+		markKernel + "6.1.0-56-amd64",
+		markReady,
+		markRun + "a.test",
+		"--- PASS: TestA (0.01s)",
+		"    --- PASS: TestA/sub (0.00s)",
+		"    --- FAIL: TestA/other (0.00s)",
+		"--- FAIL: TestB (0.02s)",
+		"--- SKIP: TestC (0.00s)",
+		markBinDone + "a.test 1",
+		markRun + "b.test",
+		"panic: test timed out after 1m0s",
+		markBinDone + "b.test 2",
+		markExit + "1",
+	}, "\r\n") + "\r\n"
+	sp := &lineSplitter{emit: tl.line}
+	sp.Write([]byte(out))
+	if tl.passed != 1 || tl.skipped != 1 {
+		t.Errorf("passed %d skipped %d, want 1 and 1", tl.passed, tl.skipped)
+	}
+	// TestB plus b.test, which died without a FAIL line.
+	if tl.failed != 2 || len(tl.failedBins) != 2 {
+		t.Errorf("failed %d (bins %v), want 2", tl.failed, tl.failedBins)
+	}
+	if !tl.exitSeen || tl.exitCode != 1 || tl.uname != "6.1.0-56-amd64" || tl.readyAt.IsZero() {
+		t.Errorf("markers not followed: %+v", &tl)
+	}
+}
+
+func TestPayloadScriptQuotesAndCollectsExitCodes(t *testing.T) {
+	script := payloadScript([]guestStep{
+		{name: "x.test", path: "/opt/tests/x.test", args: []string{"-test.run=It's"}, dir: "/src/pkg/x", label: true},
+		{name: "y.test", path: "/opt/tests/y.test", dir: "/src/pkg/y", label: true},
+	})
+	for _, want := range []string{
+		`'/opt/tests/x.test' '-test.run=It'\''s'`,
+		`echo '` + markBinDone + `x.test '$r`,
+		"[ $r = 0 ] || rc=1",
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("script lacks %q:\n%s", want, script)
+		}
+	}
+	single := payloadScript([]guestStep{{name: "demo", path: "/opt/bin/demo", dir: "/src"}})
+	if !strings.Contains(single, "rc=$r") || strings.Contains(single, markRun) {
+		t.Errorf("a single program should pass its exit code through, unlabelled:\n%s", single)
+	}
+}
+
+func TestFileNamesTag(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]bool{
+		"//go:build kernel\n\npackage p\n":           true,
+		"//go:build linux && kernel\n\npackage p\n":  true,
+		"//go:build !kernel\n\npackage p\n":          true,
+		"//go:build linux\n\npackage p\n":            false,
+		"package p\n\n//go:build kernel\n":           false,
+		"// Copyright\n\n//go:build kernel\npackage": true,
+	}
+	i := 0
+	for src, want := range cases {
+		i++
+		p := filepath.Join(dir, strconv.Itoa(i)+"_test.go")
+		os.WriteFile(p, []byte(src), 0o644)
+		if got := fileNamesTag(p, kernelTag); got != want {
+			t.Errorf("%q: got %v, want %v", src, got, want)
+		}
+	}
+}
+
+func TestModuleName(t *testing.T) {
+	for file, want := range map[string]string{
+		"i2c-algo-bit.ko": "i2c_algo_bit", "bonding.ko.xz": "bonding", "igb.ko.zst": "igb", "x.o": "",
+	} {
+		if got, _ := moduleName(file); got != want {
+			t.Errorf("moduleName(%q) = %q, want %q", file, got, want)
+		}
+	}
+}
+
+// TestCPIOLayout reads the archive back: parents come before children and
+// every entry starts 4-byte aligned, as the kernel's unpacker demands.
+func TestCPIOLayout(t *testing.T) {
+	var buf bytes.Buffer
+	c := newCPIOWriter(&buf)
+	c.bytes("/opt/cni/bin/bond", 0o755, []byte("hello"))
+	c.symlink("var/run", "/run")
+	c.charDev("dev/console", 5, 1)
+	if err := c.close(); err != nil {
+		t.Fatal(err)
+	}
+	names := readCPIONames(t, buf.Bytes())
+	want := []string{"opt", "opt/cni", "opt/cni/bin", "opt/cni/bin/bond", "var", "var/run", "dev", "dev/console", "TRAILER!!!"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("entries %v, want %v", names, want)
+	}
+	if buf.Len()%4 != 0 {
+		t.Errorf("archive length %d not 4-aligned; a following archive would be rejected", buf.Len())
+	}
+}
+
+func readCPIONames(t *testing.T, data []byte) []string {
+	var names []string
+	for off := 0; off < len(data); {
+		hdr := string(data[off : off+110])
+		if off%4 != 0 || hdr[:6] != "070701" {
+			t.Fatalf("bad header at %d: %q", off, hdr[:6])
+		}
+		field := func(i int) int {
+			v, _ := strconv.ParseUint(hdr[6+8*i:14+8*i], 16, 32)
+			return int(v)
+		}
+		size, nameLen := field(6), field(11)
+		name := string(data[off+110 : off+110+nameLen-1])
+		names = append(names, name)
+		off = align4(align4(off+110+nameLen) + size)
+		if name == "TRAILER!!!" {
+			break
+		}
+	}
+	return names
+}
+
+func align4(n int) int { return (n + 3) &^ 3 }
