@@ -113,3 +113,16 @@ func waitWithin(cmd *exec.Cmd, limit time.Duration) error {
 		return fmt.Errorf("still running after %s", limit)
 	}
 }
+
+// TestInstallsTheRealPlugin closes the loop with cmd/bond: the installer
+// must accept the plugin's actual VERSION answer, not just the fake's.
+func TestInstallsTheRealPlugin(t *testing.T) {
+	plugin := goBuild(t, "../bond", t.TempDir(), "bond")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-source", plugin, "-cni-bin-dir", t.TempDir()}, &out); err != nil {
+		t.Fatalf("installing the real plugin failed: %v", err)
+	}
+	if !strings.Contains(out.String(), "1.0.0") {
+		t.Errorf("report %q does not list CNI 1.0.0 among the supported versions", out.String())
+	}
+}
