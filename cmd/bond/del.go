@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/plugins/pkg/ipam"
@@ -29,15 +30,19 @@ func cmdDel(args *skel.CmdArgs) error {
 	a.log.Step("DEL start")
 	var errs []error
 	if conf.IPAM.Type != "" {
-		if err := ipam.ExecDel(conf.IPAM.Type, args.StdinData); err != nil {
+		if err := ipam.ExecDel(conf.IPAM.Type, args.StdinData); err != nil && !isPluginMissing(err) {
 			errs = append(errs, fmt.Errorf("IPAM %s DEL: %w", conf.IPAM.Type, err))
+		} else if err != nil {
+			// An IPAM plugin that is not installed holds no leases.
+			a.log.Warnf("IPAM %s DEL: %v", conf.IPAM.Type, err)
 		}
 	}
 	rec, err := a.store.Load(args.ContainerID, args.IfName)
 	if err != nil {
 		a.log.Warnf("%v; cleaning up from the config alone", err)
 	}
-	if rec == nil {
+	fromConfig := rec == nil
+	if fromConfig {
 		rec = a.recordFromConfig()
 	}
 	if !rec.LinksInContainer {
@@ -47,7 +52,7 @@ func cmdDel(args *skel.CmdArgs) error {
 		}
 		defer lock.Release()
 	}
-	if err := a.teardown(rec); err != nil {
+	if err := a.teardown(rec, fromConfig); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) == 0 {
@@ -62,7 +67,7 @@ func cmdDel(args *skel.CmdArgs) error {
 func (a *attachment) recordFromConfig() *state.Record {
 	r := &state.Record{BondName: a.ifName, LinksInContainer: a.conf.LinksInContainer}
 	for _, name := range a.conf.Links {
-		s := bond.LinkState{Name: name, Up: true}
+		s := bond.LinkState{Name: name}
 		if !a.conf.LinksInContainer {
 			s.HostName = name
 		}
@@ -72,7 +77,9 @@ func (a *attachment) recordFromConfig() *state.Record {
 }
 
 // teardown releases the slaves, deletes the bond and returns host links.
-func (a *attachment) teardown(rec *state.Record) error {
+// Without a record (fromConfig) only links enslaved to our bond are
+// touched: nothing says what else ADD changed.
+func (a *attachment) teardown(rec *state.Record, fromConfig bool) error {
 	var err error
 	if a.hostNS, err = ns.GetCurrentNS(); err != nil {
 		return fmt.Errorf("failed to open the host netns: %w", err)
@@ -86,7 +93,7 @@ func (a *attachment) teardown(rec *state.Record) error {
 		a.log.Infof("netns %q is gone; restoring host links only", a.args.Netns)
 		return a.restoreHostLinksOnly(rec)
 	}
-	if err := a.inPod(func() error { return a.releaseBond(rec) }); err != nil {
+	if err := a.inPod(func() error { return a.releaseBond(rec, fromConfig) }); err != nil {
 		return err
 	}
 	if rec.LinksInContainer {
@@ -101,7 +108,7 @@ func (a *attachment) teardown(rec *state.Record) error {
 
 // releaseBond runs in the pod: release each recorded link, then delete
 // the bond if it is ours (a non-bond link of that name is left alone).
-func (a *attachment) releaseBond(rec *state.Record) error {
+func (a *attachment) releaseBond(rec *state.Record, fromConfig bool) error {
 	bondIndex := 0
 	link, err := netlinksafe.LinkByName(rec.BondName)
 	switch {
@@ -114,7 +121,10 @@ func (a *attachment) releaseBond(rec *state.Record) error {
 		link = nil
 	}
 	for _, s := range rec.Links {
-		if err := releaseOurs(s, bondIndex); err != nil {
+		if fromConfig && bondIndex == 0 {
+			continue
+		}
+		if err := releaseOurs(s, bondIndex, fromConfig); err != nil {
 			a.log.Warnf("%v", err)
 		}
 	}
@@ -125,8 +135,9 @@ func (a *attachment) releaseBond(rec *state.Record) error {
 }
 
 // releaseOurs releases one link unless it is gone or enslaved to a device
-// other than our bond.
-func releaseOurs(s bond.LinkState, bondIndex int) error {
+// other than our bond. Without a record, a link not on our bond is left
+// alone and a released one is brought up, as attached links are.
+func releaseOurs(s bond.LinkState, bondIndex int, fromConfig bool) error {
 	link, err := netlinksafe.LinkByName(s.Name)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
@@ -137,6 +148,12 @@ func releaseOurs(s bond.LinkState, bondIndex int) error {
 	}
 	if m := link.Attrs().MasterIndex; m != 0 && m != bondIndex {
 		return fmt.Errorf("link %q is enslaved to another device (index %d); left alone", s.Name, m)
+	}
+	if fromConfig {
+		if link.Attrs().MasterIndex == 0 {
+			return nil
+		}
+		s.Up = true
 	}
 	return bond.Release(s)
 }
@@ -150,4 +167,8 @@ func (a *attachment) restoreHostLinksOnly(rec *state.Record) error {
 		errs = append(errs, restoreOnHost(s))
 	}
 	return errors.Join(errs...)
+}
+
+func isPluginMissing(err error) bool {
+	return strings.Contains(err.Error(), "failed to find plugin")
 }

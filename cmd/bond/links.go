@@ -146,9 +146,9 @@ func (a *attachment) returnToHost(s bond.LinkState) error {
 // restoreOnHost gives a link back its host name and state; after a netns
 // was destroyed, physical links come back under their pod names.
 func restoreOnHost(s bond.LinkState) error {
-	link, err := netlinksafe.LinkByName(s.HostName)
-	if err != nil {
-		if link, err = netlinksafe.LinkByName(s.Name); err != nil {
+	if _, err := netlinksafe.LinkByName(s.HostName); err != nil {
+		link, err := netlinksafe.LinkByName(s.Name)
+		if err != nil {
 			return nil
 		}
 		if err := netlink.LinkSetName(link, s.HostName); err != nil {

@@ -148,4 +148,3 @@ func decodeIPs(b []byte) ([]net.IP, error) {
 	}
 	return ips, nil
 }
-

@@ -138,4 +138,3 @@ func (l *Lock) Release() {
 		l.f.Close()
 	}
 }
-

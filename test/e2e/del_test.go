@@ -9,6 +9,8 @@ import (
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
 )
 
 func withIPAM(name string) string {
@@ -167,14 +169,24 @@ func setMTU(name string, mtu int) error {
 	return netlink.LinkSetMTU(l, mtu)
 }
 
+// setMiimon changes the bond's miimon behind the plugin's back, with a
+// raw RTM_NEWLINK carrying only that attribute.
 func setMiimon(name string, v int) error {
 	l, err := netlinksafe.LinkByName(name)
 	if err != nil {
 		return err
 	}
-	b := netlink.NewLinkBond(netlink.LinkAttrs{Index: l.Attrs().Index, Name: name})
-	b.Miimon = v
-	return netlink.LinkModify(b)
+	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_ACK)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(l.Attrs().Index)
+	req.AddData(msg)
+	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bond"))
+	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+	data.AddRtAttr(nl.IFLA_BOND_MIIMON, nl.Uint32Attr(uint32(v)))
+	req.AddData(info)
+	_, err = req.Execute(unix.NETLINK_ROUTE, 0)
+	return err
 }
 
 func flushAddrs(name string) error {

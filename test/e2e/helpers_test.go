@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -76,10 +77,10 @@ func newPod(t *testing.T) *pod {
 
 func sanitize(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if r == '/' || r == ' ' {
-			return '-'
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' {
+			return r
 		}
-		return r
+		return '-'
 	}, s)
 	if len(s) > 40 {
 		s = s[len(s)-40:]
@@ -256,7 +257,8 @@ func (r *runtime) mustDel(t *testing.T, list *libcni.NetworkConfigList, rt *libc
 
 // cniCode returns the CNI error code of err, or 0.
 func cniCode(err error) uint {
-	if e, ok := err.(*types.Error); ok {
+	var e *types.Error
+	if errors.As(err, &e) {
 		return e.Code
 	}
 	return 0

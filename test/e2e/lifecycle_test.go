@@ -182,4 +182,3 @@ func exhaust(ip string) func(*testing.T, *pod) {
 		t.Cleanup(func() { os.RemoveAll(dir) })
 	}
 }
-

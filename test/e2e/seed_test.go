@@ -58,9 +58,8 @@ func TestSeedConfigOverTwoLinks(t *testing.T) {
 	}
 	assertAddress(t, p, "bond0", res.IPs[0].Address.String())
 	assertDefaultRoute(t, p, "bond0", "10.56.217.1")
-	if err := r.check(list, rt); err != nil {
-		t.Errorf("CHECK after ADD: %v", err)
-	}
+	// CHECK does not exist in CNI 0.3.1, the seed's version; other tests
+	// run it.
 	r.mustDel(t, list, rt)
 	assertSameLinks(t, "pod after DEL", before, snapshot(t, p.ns))
 	if leases := hostLocalLeases(t, "bond-net1"); len(leases) != 0 {
