@@ -6,6 +6,25 @@
 # downloads nothing when everything is already present.
 set -euo pipefail
 
+# add_backports adds bookworm-backports with the same mirror and key as the
+# machine's own bookworm entry.
+add_backports() {
+	grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
+	local uri key
+	uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+	key=$(awk '/^Signed-By:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+	: "${uri:=http://deb.debian.org/debian}"
+	: "${key:=/usr/share/keyrings/debian-archive-keyring.gpg}"
+	printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' "$uri" "$key" \
+		>/etc/apt/sources.list.d/bookworm-backports.sources
+}
+
+if [ "${1:-}" = --backports-only ]; then
+	add_backports
+	apt-get update -qq
+	exit 0
+fi
+
 cache=${1:-.cache/vm}
 mkdir -p "$cache"
 
@@ -24,15 +43,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 		echo "setup: need root to install ${need_pkgs[*]}" >&2
 		exit 1
 	fi
-	src=/etc/apt/sources.list.d/bookworm-backports.sources
-	if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-		# Same mirror and key as the machine's own bookworm entry.
-		uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-		key=$(awk '/^Signed-By:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-		: "${uri:=http://deb.debian.org/debian}"
-		: "${key:=/usr/share/keyrings/debian-archive-keyring.gpg}"
-		printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' "$uri" "$key" >"$src"
-	fi
+	add_backports
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		-t bookworm-backports qemu-system-x86 busybox-static cpio file >/dev/null
