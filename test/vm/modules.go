@@ -32,6 +32,7 @@ var guestModules = []wantedModule{
 	{"nfnetlink", nil},
 	{"bridge", nil}, // "switch" netns in failover tests
 	{"8021q", nil},
+	{"macvlan", nil}, // a link whose MTU is capped by its parent, for rollback tests
 }
 
 // kernelModule is one resolved module file, decompressed.
