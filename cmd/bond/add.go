@@ -51,6 +51,7 @@ func (a *attachment) add(undo *undoStack) (*current.Result, error) {
 		return nil, err
 	}
 	a.log.Step("links inspected")
+	failpoint("after-inspect")
 	// Nothing has changed yet; from here on every change pushes its undo.
 	if err := a.saveRecord(slaves, undo); err != nil {
 		return nil, err
@@ -70,10 +71,12 @@ func (a *attachment) add(undo *undoStack) (*current.Result, error) {
 		return nil, err
 	}
 	a.log.Step("bond built")
+	failpoint("after-build")
 	if err := a.addIPAM(result, undo); err != nil {
 		return nil, err
 	}
 	a.log.Step("IPAM configured")
+	failpoint("after-ipam-configure")
 	return result, nil
 }
 
@@ -97,6 +100,7 @@ func (a *attachment) saveRecord(slaves []slave, undo *undoStack) error {
 		return err
 	}
 	undo.push("remove state record", func() error { return a.store.Remove(a.args.ContainerID, a.args.IfName) })
+	failpoint("after-record")
 	return nil
 }
 

@@ -22,17 +22,21 @@ func (a *attachment) buildBond(slaves []slave, mtu int, undo *undoStack) ([]*cur
 	}
 	undo.push("delete bond "+a.ifName, func() error { return a.inPod(func() error { return bond.Delete(b) }) })
 	a.log.Step("bond created")
+	failpoint("after-bond-create")
 	if err := a.enslaveAll(b, slaves, undo); err != nil {
 		return nil, err
 	}
 	a.log.Step("links enslaved")
+	failpoint("after-enslave-all")
 	if err := netlink.LinkSetUp(b); err != nil {
 		return nil, fmt.Errorf("failed to set bond %q up: %w", a.ifName, err)
 	}
+	failpoint("after-bond-up")
 	primary, err := a.setPrimary(b)
 	if err != nil {
 		return nil, err
 	}
+	failpoint("after-primary")
 	if err := bond.Verify(b.Index, a.conf.Mode, a.conf.Options, primary); err != nil {
 		return nil, fmt.Errorf("bond %q: %w", a.ifName, err)
 	}
@@ -55,6 +59,7 @@ func (a *attachment) enslaveAll(b *netlink.Bond, slaves []slave, undo *undoStack
 		if err := bond.Enslave(b, link); err != nil {
 			return asCNIError(err, errKernel)
 		}
+		failpoint("after-enslave")
 	}
 	return nil
 }
@@ -84,6 +89,7 @@ func (a *attachment) makeMACsUnique(slaves []slave) error {
 			return fmt.Errorf("failed to give %q a unique MAC: %w", s.state.Name, err)
 		}
 		a.log.Infof("link %q shared MAC %s with another slave; using %s until DEL", s.state.Name, s.state.MAC, mac)
+		failpoint("after-unique-mac")
 	}
 	return nil
 }

@@ -37,6 +37,7 @@ func cmdDel(args *skel.CmdArgs) error {
 			a.log.Warnf("IPAM %s DEL: %v", conf.IPAM.Type, err)
 		}
 	}
+	failpoint("del-after-ipam")
 	rec, err := a.store.Load(args.ContainerID, args.IfName)
 	if err != nil {
 		a.log.Warnf("%v; cleaning up from the config alone", err)
@@ -96,12 +97,14 @@ func (a *attachment) teardown(rec *state.Record, fromConfig bool) error {
 	if err := a.inPod(func() error { return a.releaseBond(rec, fromConfig) }); err != nil {
 		return err
 	}
+	failpoint("del-after-release")
 	if rec.LinksInContainer {
 		return nil
 	}
 	var errs []error
 	for _, s := range rec.Links {
 		errs = append(errs, a.returnToHost(s))
+		failpoint("del-after-return-link")
 	}
 	return errors.Join(errs...)
 }

@@ -120,6 +120,7 @@ func (a *attachment) claimHostLinks(slaves []slave, undo *undoStack) error {
 		}
 		st := s.state
 		undo.push("return "+st.HostName+" to the host", func() error { return a.returnToHost(st) })
+		failpoint("after-claim-link")
 	}
 	return nil
 }

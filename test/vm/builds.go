@@ -45,16 +45,18 @@ func buildTestBinary(root, outDir string, p goPackage) (string, error) {
 }
 
 // buildProgram compiles a main package into outDir/name.
-func buildProgram(root, outDir, pkg, name string) (string, error) {
+func buildProgram(root, outDir, pkg, name string, flags ...string) (string, error) {
 	out := filepath.Join(outDir, name)
-	if err := goCommand(root, "build", "-o", out, pkg).Run(); err != nil {
+	args := append(append([]string{"build"}, flags...), "-o", out, pkg)
+	if err := goCommand(root, args...).Run(); err != nil {
 		return "", fmt.Errorf("go build %s: %w", pkg, err)
 	}
 	return out, nil
 }
 
-// pluginBinaries builds the project's bond plugin (when cmd/bond has code)
-// and returns it with the cached reference plugins, as host paths.
+// pluginBinaries builds the project's bond plugin (when cmd/bond has code),
+// also as "bond-failpoints" with -tags failpoints for the crash tests, and
+// returns them with the cached reference plugins, as host paths.
 func pluginBinaries(root, outDir string) ([]string, error) {
 	refs, err := referencePluginBinaries(root)
 	if err != nil {
@@ -68,7 +70,13 @@ func pluginBinaries(root, outDir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(refs, bond), nil
+	// The crash tests (test/e2e/crash_test.go) run this build, which can
+	// kill itself at named steps; the plugin installed as "bond" cannot.
+	crashable, err := buildProgram(root, outDir, "./cmd/bond", "bond-failpoints", "-tags", "failpoints")
+	if err != nil {
+		return nil, err
+	}
+	return append(refs, bond, crashable), nil
 }
 
 // referencePluginBinaries installs the pinned plugins once into
