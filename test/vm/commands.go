@@ -53,7 +53,13 @@ func newSession(o options) (*session, error) {
 	return &session{opts: o, root: root, work: work, started: time.Now(), t: &tally{}}, nil
 }
 
-func (s *session) close() { os.RemoveAll(s.work) }
+func (s *session) close() {
+	if s.opts.keep {
+		logf("kept %s", s.work)
+		return
+	}
+	os.RemoveAll(s.work)
+}
 
 func runTestCommand(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
@@ -75,8 +81,10 @@ func runTestCommand(ctx context.Context, args []string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	runErr := s.execute(ctx, pl)
-	return s.testSummary(runErr)
+	if len(pl.steps) == 0 {
+		return s.testSummary(fmt.Errorf("no test binary built; nothing to run"))
+	}
+	return s.testSummary(s.execute(ctx, pl))
 }
 
 // buildTests compiles every kernel-test package (or those named) and the

@@ -53,12 +53,14 @@ type options struct {
 	timeout time.Duration
 	vfs     int
 	forceVM bool
+	keep    bool
 }
 
 func (o *options) register(fs *flag.FlagSet, timeout time.Duration) {
 	fs.DurationVar(&o.timeout, "timeout", timeout, "hard limit for the whole run; QEMU is killed after it")
 	fs.IntVar(&o.vfs, "vfs", 2, "SR-IOV VFs to create on each PF in the VM (1-7)")
 	fs.BoolVar(&o.forceVM, "vm", false, "use the VM even when the host kernel could run the tests")
+	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (initrd, binaries) for inspection")
 }
 
 func (o *options) validate() error {

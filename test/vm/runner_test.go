@@ -133,5 +133,3 @@ func readCPIONames(t *testing.T, data []byte) []string {
 	}
 	return names
 }
-
-func align4(n int) int { return (n + 3) &^ 3 }

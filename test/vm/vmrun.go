@@ -24,8 +24,12 @@ func (s *session) runInVM(ctx context.Context, pl payload) error {
 	if err != nil {
 		return err
 	}
+	image := k.vmlinuz
+	if pvh := pvhKernel(cacheDir, k); pvh != "" {
+		image = pvh
+	}
 	s.built = time.Now()
-	res := bootVM(ctx, vmConfig{kernel: k, initrd: initrd, timeout: s.opts.timeout, interactive: pl.interactive}, s.t)
+	res := bootVM(ctx, vmConfig{image: image, initrd: initrd, timeout: s.opts.timeout, interactive: pl.interactive}, s.t)
 	s.vmCPU = res.cpu
 	return res.err
 }
