@@ -7,6 +7,7 @@ package testbed
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -65,7 +66,7 @@ func TestBondCreateEnslaveDelete(t *testing.T) {
 		bond.Mode = netlink.BOND_MODE_ACTIVE_BACKUP
 		bond.Miimon = 100
 		if err := netlink.LinkAdd(bond); err != nil {
-			return err
+			return fmt.Errorf("create bond0: %w", err)
 		}
 		got, err := netlink.LinkByName("bond0")
 		if err != nil {

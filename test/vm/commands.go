@@ -184,7 +184,7 @@ func runShellCommand(ctx context.Context, args []string) int {
 	if err := o.validate(); err != nil {
 		return fail("%v", err)
 	}
-	o.forceVM = true
+	o.forceVM, o.native = true, false
 	s, err := newSession(o)
 	if err != nil {
 		return fail("%v", err)
@@ -200,12 +200,16 @@ func runShellCommand(ctx context.Context, args []string) int {
 // execute runs the payload in the VM, or on the host when its kernel can
 // create bonds and the VM is not forced.
 func (s *session) execute(ctx context.Context, pl payload) error {
-	if !s.opts.forceVM && hostCanBond() {
+	switch {
+	case s.opts.native:
+		logf("running natively on the host kernel (-native)")
+	case !s.opts.forceVM && hostCanBond():
 		logf("host kernel can create bonds: running natively (use -vm for the VM)")
-		s.built = time.Now()
-		return s.runNative(ctx, pl)
+	default:
+		return s.runInVM(ctx, pl)
 	}
-	return s.runInVM(ctx, pl)
+	s.built = time.Now()
+	return s.runNative(ctx, pl)
 }
 
 // testSummary prints the verdict and the line CI reads, and picks the exit
@@ -255,7 +259,7 @@ func (s *session) printTimings() {
 	if !s.built.IsZero() {
 		parts = append(parts, "build "+seconds(s.built.Sub(s.started)))
 	}
-	if !t.readyAt.IsZero() && !s.built.IsZero() {
+	if s.vmCPU > 0 && !t.readyAt.IsZero() {
 		parts = append(parts, "boot-to-tests "+seconds(t.readyAt.Sub(s.built)), "run "+seconds(end.Sub(t.readyAt)))
 	}
 	parts = append(parts, "total "+seconds(end.Sub(s.started)))

@@ -112,7 +112,8 @@ func payloadScript(steps []guestStep) string {
 		if s.label {
 			fmt.Fprintf(&b, "echo %s\n", shellQuote(markRun+s.name))
 		}
-		fmt.Fprintf(&b, "cd %s && %s\nr=$?\ncd /\n", shellQuote(s.dir), cmd)
+		// mkdir: a package outside git's view has no copy under /src.
+		fmt.Fprintf(&b, "mkdir -p %[1]s && cd %[1]s && %[2]s\nr=$?\ncd /\n", shellQuote(s.dir), cmd)
 		if s.label {
 			fmt.Fprintf(&b, "echo %s$r\n", shellQuote(markBinDone+s.name+" "))
 		}

@@ -53,6 +53,7 @@ type options struct {
 	timeout time.Duration
 	vfs     int
 	forceVM bool
+	native  bool
 	keep    bool
 }
 
@@ -60,12 +61,16 @@ func (o *options) register(fs *flag.FlagSet, timeout time.Duration) {
 	fs.DurationVar(&o.timeout, "timeout", timeout, "hard limit for the whole run; QEMU is killed after it")
 	fs.IntVar(&o.vfs, "vfs", 2, "SR-IOV VFs to create on each PF in the VM (1-7)")
 	fs.BoolVar(&o.forceVM, "vm", false, "use the VM even when the host kernel could run the tests")
+	fs.BoolVar(&o.native, "native", false, "run on the host kernel even when the bond probe fails (as root)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (initrd, binaries) for inspection")
 }
 
 func (o *options) validate() error {
 	if o.vfs < 1 || o.vfs > 7 {
 		return fmt.Errorf("-vfs %d: the emulated igb PF offers 1 to 7 VFs", o.vfs)
+	}
+	if o.forceVM && o.native {
+		return fmt.Errorf("-vm and -native exclude each other")
 	}
 	if o.timeout <= 0 {
 		return fmt.Errorf("-timeout must be positive")

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -118,6 +119,8 @@ func bootVM(ctx context.Context, cfg vmConfig, t *tally) vmResult {
 	args := qemuArgs(cfg, sockDir)
 	logf("booting QEMU (%s accel), hard timeout %s", accelName(accelArgs()), cfg.timeout)
 	cmd := exec.Command("qemu-system-x86_64", args...)
+	// No orphaned VM if the runner itself is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	console, err := attachStdio(cmd, cfg.interactive)
 	if err != nil {
 		return vmResult{err: err}
@@ -161,7 +164,7 @@ func superviseVM(ctx context.Context, cmd *exec.Cmd, console io.Reader, sockDir 
 		<-exited
 		return err
 	}
-	return waitVM(ctx, cmd, exited, t)
+	return waitVM(ctx, cmd, exited, t, cfg.timeout)
 }
 
 // startControl connects the control channel (QEMU waits for it before it
@@ -194,7 +197,7 @@ func controlLog(interactive bool) func(string, ...any) {
 
 // waitVM waits for QEMU to exit. The guest powers off after its exit
 // marker; a QEMU that lingers past exitGrace is killed.
-func waitVM(ctx context.Context, cmd *exec.Cmd, exited chan error, t *tally) error {
+func waitVM(ctx context.Context, cmd *exec.Cmd, exited chan error, t *tally, limit time.Duration) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var markerAt time.Time
@@ -206,7 +209,7 @@ func waitVM(ctx context.Context, cmd *exec.Cmd, exited chan error, t *tally) err
 			cmd.Process.Kill()
 			<-exited
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("hard timeout: the VM ran too long and QEMU was killed")
+				return fmt.Errorf("hard timeout: the VM ran past %s and QEMU was killed", limit)
 			}
 			return fmt.Errorf("interrupted: QEMU was killed")
 		case <-tick.C:
