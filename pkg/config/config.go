@@ -221,6 +221,11 @@ func LoadLenient(stdin []byte) (*Conf, error) {
 		return nil, invalid("invalid JSON config: %v", err)
 	}
 	c := &Conf{NetConf: w.NetConf, BondName: w.IfName, LogFile: w.LogFile, LogLevel: w.LogLevel}
+	if c.IPAM.Type == "bond" {
+		// ADD refused it, so there is no lease; delegating to ourselves
+		// would start one more plugin per level, without end.
+		c.IPAM.Type = ""
+	}
 	for _, l := range w.Links {
 		if l.Name != "" {
 			c.Links = append(c.Links, l.Name)
