@@ -79,7 +79,8 @@ func (a *attachment) recordFromConfig() *state.Record {
 
 // teardown releases the slaves, deletes the bond and returns host links.
 // Without a record (fromConfig) only links enslaved to our bond are
-// touched: nothing says what else ADD changed.
+// touched and no host link is moved or restored: ADD saves the record
+// before it moves one, so none was moved.
 func (a *attachment) teardown(rec *state.Record, fromConfig bool) error {
 	var err error
 	if a.hostNS, err = ns.GetCurrentNS(); err != nil {
@@ -92,13 +93,16 @@ func (a *attachment) teardown(rec *state.Record, fromConfig bool) error {
 		// The pod's netns is gone: physical links went back to the host
 		// with it, under their pod names.
 		a.log.Infof("netns %q is gone; restoring host links only", a.args.Netns)
-		return a.restoreHostLinksOnly(rec)
+		return a.restoreHostLinksOnly(rec, fromConfig)
+	}
+	if err := a.refuseHostNetns(); err != nil {
+		return err
 	}
 	if err := a.inPod(func() error { return a.releaseBond(rec, fromConfig) }); err != nil {
 		return err
 	}
 	failpoint("del-after-release")
-	if rec.LinksInContainer {
+	if rec.LinksInContainer || fromConfig {
 		return nil
 	}
 	var errs []error
@@ -161,8 +165,11 @@ func releaseOurs(s bond.LinkState, bondIndex int, fromConfig bool) error {
 	return bond.Release(s)
 }
 
-func (a *attachment) restoreHostLinksOnly(rec *state.Record) error {
-	if rec.LinksInContainer {
+// restoreHostLinksOnly renames and restores host links from the record.
+// Without one there is nothing to do: ADD saves the record before it
+// moves any host link, and a host link of that name is not ours to touch.
+func (a *attachment) restoreHostLinksOnly(rec *state.Record, fromConfig bool) error {
+	if rec.LinksInContainer || fromConfig {
 		return nil
 	}
 	var errs []error
