@@ -6,6 +6,7 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/ns"
+	"golang.org/x/sys/unix"
 
 	"github.com/bond-cni/bond-cni/pkg/config"
 	"github.com/bond-cni/bond-cni/pkg/state"
@@ -56,6 +57,24 @@ func (a *attachment) openNetns() error {
 	if a.podNS, err = ns.GetNS(a.args.Netns); err != nil {
 		return types.NewError(types.ErrInvalidEnvironmentVariables,
 			fmt.Sprintf("failed to open netns %q: %v", a.args.Netns, err), "")
+	}
+	return a.refuseHostNetns()
+}
+
+// refuseHostNetns stops a call whose pod netns is the host's own: links
+// named in the config would be bonded, or a bond deleted, on the host
+// itself, past the host link rules. (skel checks this only after ADD.)
+func (a *attachment) refuseHostNetns() error {
+	var host, pod unix.Stat_t
+	if err := unix.Fstat(int(a.hostNS.Fd()), &host); err != nil {
+		return fmt.Errorf("failed to stat the host netns: %w", err)
+	}
+	if err := unix.Fstat(int(a.podNS.Fd()), &pod); err != nil {
+		return fmt.Errorf("failed to stat netns %q: %w", a.args.Netns, err)
+	}
+	if host.Dev == pod.Dev && host.Ino == pod.Ino {
+		return types.NewError(types.ErrInvalidNetNS,
+			fmt.Sprintf("netns %q is the host's own netns, not a pod's", a.args.Netns), "")
 	}
 	return nil
 }
