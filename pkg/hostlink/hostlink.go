@@ -16,6 +16,7 @@ import (
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // PolicyFile lists the host links (names or glob patterns, one a line,
@@ -73,6 +74,12 @@ func Check(link netlink.Link, p *Policy) error {
 	if link.Attrs().MasterIndex != 0 {
 		return fmt.Errorf("host link %q is enslaved to another device (index %d)", name, link.Attrs().MasterIndex)
 	}
+	if upper, err := upperDevice(name); err != nil || upper != "" {
+		if err != nil {
+			return fmt.Errorf("failed to read upper devices of host link %q: %w", name, err)
+		}
+		return fmt.Errorf("host link %q has upper device %q (a VLAN, macvlan or the like) that would lose its link", name, upper)
+	}
 	addrs, err := netlinksafe.AddrList(link, netlink.FAMILY_ALL)
 	if err != nil {
 		return fmt.Errorf("failed to list addresses of host link %q: %w", name, err)
@@ -82,27 +89,63 @@ func Check(link netlink.Link, p *Policy) error {
 			return fmt.Errorf("host link %q has address %s: it carries the node's traffic", name, a.IPNet)
 		}
 	}
-	routes, err := netlinksafe.RouteList(link, netlink.FAMILY_ALL)
+	// Every table, and every nexthop of multipath routes: a routed node's
+	// uplinks may have no address of their own, only an ECMP default
+	// route, or routes in a policy-routing table.
+	routes, err := netlinksafe.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
 	if err != nil {
-		return fmt.Errorf("failed to list routes of host link %q: %w", name, err)
+		return fmt.Errorf("failed to list routes to check host link %q: %w", name, err)
 	}
 	for _, r := range routes {
-		if !isLinkLocalRoute(r) {
-			return fmt.Errorf("host link %q carries route %s: it carries the node's traffic", name, routeDst(r))
+		if routeUses(r, link.Attrs().Index) && !isLinkLocalRoute(r) {
+			return fmt.Errorf("host link %q carries route %s: it carries the node's traffic", name, describeRoute(r))
 		}
 	}
 	return nil
+}
+
+func routeUses(r netlink.Route, index int) bool {
+	if r.LinkIndex == index {
+		return true
+	}
+	for _, nh := range r.MultiPath {
+		if nh.LinkIndex == index {
+			return true
+		}
+	}
+	return false
 }
 
 func isLinkLocalRoute(r netlink.Route) bool {
 	return r.Dst != nil && (r.Dst.IP.IsLinkLocalUnicast() || r.Dst.IP.IsMulticast())
 }
 
-func routeDst(r netlink.Route) string {
-	if r.Dst == nil {
-		return "default"
+func describeRoute(r netlink.Route) string {
+	dst := "default"
+	if r.Dst != nil {
+		if ones, _ := r.Dst.Mask.Size(); ones > 0 {
+			dst = r.Dst.String()
+		}
 	}
-	return r.Dst.String()
+	if r.Table != unix.RT_TABLE_MAIN {
+		dst += fmt.Sprintf(" (table %d)", r.Table)
+	}
+	return dst
+}
+
+// upperDevice names a device stacked on the link (sysfs upper_*), if any:
+// moving the link would leave it without its lower device.
+func upperDevice(name string) (string, error) {
+	entries, err := os.ReadDir(filepath.Join("/sys/class/net", name))
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if upper, ok := strings.CutPrefix(e.Name(), "upper_"); ok {
+			return upper, nil
+		}
+	}
+	return "", nil
 }
 
 // Lock serialises claiming host links across plugin processes, so two pods
