@@ -46,11 +46,23 @@ func newSession(o options) (*session, error) {
 	if err := os.MkdirAll(scratch, 0o755); err != nil {
 		return nil, err
 	}
+	pruneStaleRuns(scratch)
 	work, err := os.MkdirTemp(scratch, "run-")
 	if err != nil {
 		return nil, err
 	}
 	return &session{opts: o, root: root, work: work, started: time.Now(), t: &tally{}}, nil
+}
+
+// pruneStaleRuns removes scratch directories a killed runner left behind;
+// a day is far past any run's hard timeout, so none is still in use.
+func pruneStaleRuns(scratch string) {
+	dirs, _ := filepath.Glob(filepath.Join(scratch, "run-*"))
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err == nil && time.Since(st.ModTime()) > 24*time.Hour {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 func (s *session) close() {
