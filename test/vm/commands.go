@@ -29,6 +29,7 @@ type payload struct {
 // session holds what one invocation shares across build and run.
 type session struct {
 	opts    options
+	native  bool // run on the host kernel, no VM
 	root    string
 	work    string // scratch directory, removed at the end
 	started time.Time
@@ -51,7 +52,30 @@ func newSession(o options) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{opts: o, root: root, work: work, started: time.Now(), t: &tally{}}, nil
+	s := &session{opts: o, root: root, work: work, started: time.Now(), t: &tally{}}
+	s.native = s.chooseNative()
+	if !s.native {
+		// Before any build: on a fresh machine it installs what the VM needs.
+		if err := runSetup(root, scratch); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// chooseNative runs on the host when asked to, or when its kernel can
+// create bonds and the VM is not forced.
+func (s *session) chooseNative() bool {
+	switch {
+	case s.opts.native:
+		logf("running natively on the host kernel (-native)")
+		return true
+	case !s.opts.forceVM && hostCanBond():
+		logf("host kernel can create bonds: running natively (use -vm for the VM)")
+		return true
+	}
+	return false
 }
 
 // pruneStaleRuns removes scratch directories a killed runner left behind;
@@ -209,15 +233,9 @@ func runShellCommand(ctx context.Context, args []string) int {
 	return s.execSummary(s.execute(ctx, payload{plugins: plugins, interactive: true}))
 }
 
-// execute runs the payload in the VM, or on the host when its kernel can
-// create bonds and the VM is not forced.
+// execute runs the payload in the VM or on the host, as chosen.
 func (s *session) execute(ctx context.Context, pl payload) error {
-	switch {
-	case s.opts.native:
-		logf("running natively on the host kernel (-native)")
-	case !s.opts.forceVM && hostCanBond():
-		logf("host kernel can create bonds: running natively (use -vm for the VM)")
-	default:
+	if !s.native {
 		return s.runInVM(ctx, pl)
 	}
 	s.built = time.Now()

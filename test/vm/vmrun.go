@@ -13,9 +13,6 @@ import (
 // runInVM prepares the host (setup.sh), builds the initrd and boots it.
 func (s *session) runInVM(ctx context.Context, pl payload) error {
 	cacheDir := filepath.Join(s.root, ".cache", "vm")
-	if err := runSetup(s.root, cacheDir); err != nil {
-		return err
-	}
 	k, err := findGuestKernel(cacheDir)
 	if err != nil {
 		return err
