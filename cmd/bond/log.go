@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -24,11 +27,30 @@ func newLogger(file, level, id string) *logger {
 		l.level = v
 	}
 	if file != "" {
-		if f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
-			l.out = io.MultiWriter(os.Stderr, f)
+		f, err := openLogFile(file)
+		if err != nil {
+			l.Warnf("logFile %q not used: %v", file, err)
+			return l
 		}
+		l.out = io.MultiWriter(os.Stderr, f)
 	}
 	return l
+}
+
+// logDir bounds logFile: the path comes from the NAD, which tenants write,
+// and the plugin runs as root, so anywhere else would let a tenant create
+// or append to any file on the node (a shell profile, ld.so.preload).
+const logDir = "/var/log/"
+
+func openLogFile(file string) (*os.File, error) {
+	if filepath.Clean(file) != file || !strings.HasPrefix(file, logDir) {
+		return nil, fmt.Errorf("only a clean path under %s is written", logDir)
+	}
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(file)); err != nil || !strings.HasPrefix(dir+"/", logDir) {
+		return nil, fmt.Errorf("its directory is missing or, symlinks resolved, not under %s", logDir)
+	}
+	// O_NOFOLLOW: a symlink in /var/log must not redirect the writes.
+	return os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600)
 }
 
 func (l *logger) logf(level int, tag, format string, a ...any) {

@@ -443,3 +443,56 @@ func finishExec(t *testing.T, cmd *exec.Cmd, err error, stdout, stderr *bytes.Bu
 	}
 	return res
 }
+
+// TestLogFileConfinedToVarLog: logFile comes from the NAD, which tenants
+// write, and the plugin runs as root; it writes only under /var/log/,
+// following no symlink, and otherwise logs to stderr alone and says so.
+func TestLogFileConfinedToVarLog(t *testing.T) {
+	requireKernel(t)
+	if err := os.MkdirAll("/var/log", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	outside := "/etc/bond-cni-e2e-evil.sh"
+	link := "/var/log/bond-cni-e2e-link.log"
+	if err := os.Symlink("/etc/bond-cni-e2e-evil-link.sh", link); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(link) })
+	for _, c := range []struct{ file, written string }{
+		{outside, ""},
+		{"/var/log/../etc/bond-cni-e2e-evil-dots.sh", ""},
+		{link, ""},
+		{"/var/log/bond-cni-e2e.log", "/var/log/bond-cni-e2e.log"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			p, _ := podWithLinks(t, "net1", "net2")
+			conf := bondConf("log-file", "active-backup", pairLinks, fmt.Sprintf(`"logLevel":"debug","logFile":%q`, c.file))
+			res := execPlugin(t, pluginPath(t, "bond"), cniEnv("ADD", p, "bond0"), conf)
+			if res.exit != 0 {
+				t.Fatalf("ADD: %s", res.stdout)
+			}
+			defer func() {
+				if res := execPlugin(t, pluginPath(t, "bond"), cniEnv("DEL", p, "bond0"), conf); res.exit != 0 {
+					t.Errorf("DEL: %s", res.stdout)
+				}
+			}()
+			for _, f := range []string{outside, "/etc/bond-cni-e2e-evil-dots.sh", "/etc/bond-cni-e2e-evil-link.sh"} {
+				if _, err := os.Stat(f); err == nil {
+					os.Remove(f)
+					t.Errorf("the plugin wrote %s", f)
+				}
+			}
+			if c.written == "" {
+				if !strings.Contains(res.stderr, "not used") {
+					t.Errorf("stderr does not say the logFile was not used: %q", res.stderr)
+				}
+				return
+			}
+			data, err := os.ReadFile(c.written)
+			if err != nil || !strings.Contains(string(data), "ADD done") {
+				t.Errorf("log %s: %v %q", c.written, err, data)
+			}
+			os.Remove(c.written)
+		})
+	}
+}
