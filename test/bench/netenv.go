@@ -1,0 +1,375 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/containernetworking/plugins/pkg/testutils"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// netnsSet tracks the namespaces the bench made, to remove them at the end.
+type netnsSet struct{ all []ns.NetNS }
+
+func (s *netnsSet) create() (ns.NetNS, error) {
+	n, err := testutils.NewNS()
+	if err != nil {
+		return nil, fmt.Errorf("create netns: %w", err)
+	}
+	s.all = append(s.all, n)
+	return n, nil
+}
+
+func (s *netnsSet) removeAll() {
+	for _, n := range s.all {
+		n.Close()
+		_ = testutils.UnmountNS(n)
+	}
+	s.all = nil
+}
+
+// pod stands in for a pod sandbox: a netns and a container ID.
+type pod struct {
+	ns ns.NetNS
+	id string
+}
+
+// sw is a "switch": a netns with a bridge the pods' links plug into, so
+// they have carrier and a peer.
+type sw struct {
+	ns     ns.NetNS
+	bridge string
+	n      int
+}
+
+func newSwitch(set *netnsSet, bridgeCIDR string) (*sw, error) {
+	n, err := set.create()
+	if err != nil {
+		return nil, err
+	}
+	s := &sw{ns: n, bridge: "br0"}
+	err = n.Do(func(ns.NetNS) error {
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: s.bridge}}
+		if err := netlink.LinkAdd(br); err != nil {
+			return err
+		}
+		if bridgeCIDR != "" {
+			if err := addAddr(s.bridge, bridgeCIDR); err != nil {
+				return err
+			}
+		}
+		return setUp(s.bridge, true)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create switch bridge: %w", err)
+	}
+	return s, nil
+}
+
+// plug makes a veth with one end called name in target (up) and the other
+// on the switch's bridge (up); it returns the switch-side name.
+func (s *sw) plug(target ns.NetNS, name string) (string, error) {
+	s.n++
+	peer := fmt.Sprintf("sw%d", s.n)
+	err := s.ns.Do(func(ns.NetNS) error {
+		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: peer, MTU: 1500}, PeerName: name}
+		if err := netlink.LinkAdd(veth); err != nil {
+			return fmt.Errorf("add veth %s: %w", name, err)
+		}
+		inner, err := netlinksafe.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		if err := netlink.LinkSetNsFd(inner, int(target.Fd())); err != nil {
+			return err
+		}
+		br, err := netlinksafe.LinkByName(s.bridge)
+		if err != nil {
+			return err
+		}
+		outer, err := netlinksafe.LinkByName(peer)
+		if err != nil {
+			return err
+		}
+		if err := netlink.LinkSetMaster(outer, br); err != nil {
+			return err
+		}
+		return netlink.LinkSetUp(outer)
+	})
+	if err != nil {
+		return "", fmt.Errorf("plug %s: %w", name, err)
+	}
+	return peer, target.Do(func(ns.NetNS) error { return setUp(name, true) })
+}
+
+// setPeer sets a switch-side link up or down; the other end's carrier
+// follows at once.
+func (s *sw) setPeer(peer string, up bool) error {
+	return s.ns.Do(func(ns.NetNS) error { return setUp(peer, up) })
+}
+
+func setUp(name string, up bool) error {
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	if up {
+		return netlink.LinkSetUp(l)
+	}
+	return netlink.LinkSetDown(l)
+}
+
+func addAddr(name, cidr string) error {
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	a, err := netlink.ParseAddr(cidr)
+	if err != nil {
+		return err
+	}
+	return netlink.AddrAdd(l, a)
+}
+
+// extraLinks grows the host netns the way pods grow a node: each pair's
+// host end bxN stays in the host netns, up, with its IPv6 link-local
+// address and a /32 route to its "pod" (as Calico and Cilium install);
+// the other end waits, up, in one separate sink netns.
+type extraLinks struct {
+	n    int
+	sink ns.NetNS
+}
+
+func (e *extraLinks) growTo(n int, set *netnsSet) error {
+	if e.n >= n {
+		return nil
+	}
+	if e.sink == nil {
+		var err error
+		if e.sink, err = set.create(); err != nil {
+			return err
+		}
+	}
+	host, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	sink, err := netlink.NewHandleAt(netns.NsHandle(int(e.sink.Fd())), unix.NETLINK_ROUTE)
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	for ; e.n < n; e.n++ {
+		name, peer := fmt.Sprintf("bx%d", e.n), fmt.Sprintf("by%d", e.n)
+		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: peer,
+			PeerNamespace: netlink.NsFd(int(e.sink.Fd()))}
+		if err := host.LinkAdd(veth); err != nil {
+			return fmt.Errorf("add extra veth pair %d: %w", e.n, err)
+		}
+		l, err := host.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		if err := host.LinkSetUp(l); err != nil {
+			return err
+		}
+		if p, err := sink.LinkByName(peer); err != nil {
+			return err
+		} else if err := sink.LinkSetUp(p); err != nil {
+			return err
+		}
+		dst := &net.IPNet{IP: net.IPv4(10, 200, byte(e.n>>8), byte(e.n)), Mask: net.CIDRMask(32, 32)}
+		if err := host.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Dst: dst, Scope: netlink.SCOPE_LINK}); err != nil {
+			return fmt.Errorf("route to extra pair %d: %w", e.n, err)
+		}
+	}
+	return nil
+}
+
+func (e *extraLinks) removeAll() {
+	for i := 0; i < e.n; i++ {
+		if l, err := netlinksafe.LinkByName(fmt.Sprintf("bx%d", i)); err == nil {
+			_ = netlink.LinkDel(l)
+		}
+	}
+	e.n = 0
+}
+
+// hostFootprint counts the host netns' links, addresses and routes with
+// full dumps, and times the link dump (the very operation ADD must not do).
+func hostFootprint() (links, addrs, routes int, linkDump time.Duration, err error) {
+	start := time.Now()
+	ls, err := netlinksafe.LinkList()
+	linkDump = time.Since(start)
+	if err != nil {
+		return
+	}
+	as, err := netlinksafe.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return
+	}
+	rs, err := netlinksafe.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	return len(ls), len(as), len(rs), linkDump, err
+}
+
+// pf is one SR-IOV physical function of the test bed.
+type pf struct {
+	Name   string // netdev in the host netns
+	Netdev string // QEMU netdev id, for set_link
+	PCI    string
+	VFs    []vf
+}
+
+type vf struct {
+	Index  int
+	PCI    string
+	Netdev string // name in the host netns when created
+	MAC    net.HardwareAddr
+}
+
+// testbedPFs reads BOND_TEST_PFS / BOND_TEST_PF_NETDEVS; nil when the
+// machine has no SR-IOV test bed.
+func testbedPFs() ([]*pf, error) {
+	names := strings.Fields(os.Getenv("BOND_TEST_PFS"))
+	ids := strings.Fields(os.Getenv("BOND_TEST_PF_NETDEVS"))
+	if len(names) < 2 {
+		return nil, nil
+	}
+	var out []*pf
+	for i, n := range names {
+		p := &pf{Name: n}
+		if i < len(ids) {
+			p.Netdev = ids[i]
+		}
+		dev, err := filepath.EvalSymlinks(filepath.Join("/sys/class/net", n, "device"))
+		if err != nil {
+			return nil, err
+		}
+		p.PCI = filepath.Base(dev)
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// setNumVFs recreates the PF's VFs (the kernel wants 0 in between), waits
+// for their netdevs and gives each a MAC and trust off on the PF, as the
+// SR-IOV operator and SR-IOV CNI would.
+func (p *pf) setNumVFs(n, pfIndex int) error {
+	file := filepath.Join("/sys/class/net", p.Name, "device/sriov_numvfs")
+	cur, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(string(cur)) != strconv.Itoa(n) {
+		if err := os.WriteFile(file, []byte("0"), 0); err != nil {
+			return fmt.Errorf("%s: sriov_numvfs 0: %w", p.Name, err)
+		}
+		if err := os.WriteFile(file, []byte(strconv.Itoa(n)), 0); err != nil {
+			return fmt.Errorf("%s: sriov_numvfs %d: %w", p.Name, n, err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if err := p.readVFs(); err == nil && len(p.VFs) == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: %d VF netdevs did not appear", p.Name, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return p.configureVFs(pfIndex)
+}
+
+func (p *pf) readVFs() error {
+	dev := filepath.Join("/sys/class/net", p.Name, "device")
+	links, err := filepath.Glob(filepath.Join(dev, "virtfn*"))
+	if err != nil {
+		return err
+	}
+	p.VFs = nil
+	for _, l := range links {
+		idx, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(l), "virtfn"))
+		if err != nil {
+			continue
+		}
+		target, err := os.Readlink(l)
+		if err != nil {
+			return err
+		}
+		netdevs, err := os.ReadDir(filepath.Join(l, "net"))
+		if err != nil || len(netdevs) == 0 {
+			return fmt.Errorf("VF %d of %s has no netdev yet", idx, p.Name)
+		}
+		p.VFs = append(p.VFs, vf{Index: idx, PCI: filepath.Base(target), Netdev: netdevs[0].Name()})
+	}
+	return nil
+}
+
+func (p *pf) configureVFs(pfIndex int) error {
+	link, err := netlinksafe.LinkByName(p.Name)
+	if err != nil {
+		return err
+	}
+	for i := range p.VFs {
+		v := &p.VFs[i]
+		v.MAC = net.HardwareAddr{0x02, 0xbe, 0x00, 0x00, byte(pfIndex), byte(v.Index)}
+		if err := netlink.LinkSetVfHardwareAddr(link, v.Index, v.MAC); err != nil {
+			return fmt.Errorf("set MAC of VF %d on %s: %w", v.Index, p.Name, err)
+		}
+		if err := netlink.LinkSetVfTrust(link, v.Index, false); err != nil {
+			return fmt.Errorf("set trust off on VF %d of %s: %w", v.Index, p.Name, err)
+		}
+		// SR-IOV CNI also gives the VF netdev the same MAC; an igbvf
+		// that refuses it picks the PF's address up on its next reset.
+		if l, err := netlinksafe.LinkByName(v.Netdev); err == nil {
+			_ = netlink.LinkSetHardwareAddr(l, v.MAC)
+		}
+	}
+	return nil
+}
+
+// hostDevice moves a VF into a pod by PCI address under a pod name, as
+// SR-IOV CNI does for kernel VFs.
+func hostDeviceConf(name, pci string) map[string]any {
+	return map[string]any{"cniVersion": "1.0.0", "name": name, "type": "host-device", "pciBusID": pci}
+}
+
+// carrier reads a link's carrier in the calling netns.
+func carrier(name string) (bool, error) {
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return false, err
+	}
+	return l.Attrs().RawFlags&unix.IFF_LOWER_UP != 0, nil
+}
+
+// waitFor polls cond every 20ms until it holds or limit passes.
+func waitFor(limit time.Duration, what string, cond func() (bool, error)) error {
+	deadline := time.Now().Add(limit)
+	var last error
+	for {
+		ok, err := cond()
+		if ok {
+			return nil
+		}
+		if err != nil {
+			last = err
+		}
+		if time.Now().After(deadline) {
+			return errors.Join(fmt.Errorf("timed out after %v waiting for %s", limit, what), last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Report is everything one bench run measured; it is printed as tables
+// and written as JSON.
+type Report struct {
+	Machine     Machine        `json:"machine"`
+	Flags       map[string]any `json:"flags"`
+	Started     time.Time      `json:"started"`
+	DurationS   float64        `json:"durationS"`
+	Latency     []LatencyRow   `json:"latency"`
+	Scale       []ScaleRow     `json:"scale"`
+	ScaleRatios []ScaleRatio   `json:"scaleRatios"`
+	Parallel    *ParallelRow   `json:"parallel,omitempty"`
+	Failover    []FailoverRow  `json:"failover"`
+	Memory      Memory         `json:"memory"`
+	Breakdown   []Breakdown    `json:"breakdown"`
+	Errors      []string       `json:"errors,omitempty"`
+}
+
+type Machine struct {
+	Kernel    string `json:"kernel"`
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpuModel"`
+	MemMiB    int64  `json:"memMiB"`
+	InTestVM  bool   `json:"inTestVM"`
+	GoVersion string `json:"goVersion"`
+}
+
+type LatencyRow struct {
+	Scenario  string  `json:"scenario"`
+	Op        string  `json:"op"`
+	RefExecMs float64 `json:"refExecMs"`
+	Stats
+}
+
+type ScaleRow struct {
+	Scenario   string  `json:"scenario"`
+	ExtraPairs int     `json:"extraVethPairs"`
+	HostLinks  int     `json:"hostLinks"`
+	HostAddrs  int     `json:"hostAddresses"`
+	HostRoutes int     `json:"hostRoutes"`
+	VFsPerPF   int     `json:"vfsPerPF"`
+	DumpMs     float64 `json:"fullLinkDumpMs"`
+	RefExecMs  float64 `json:"refExecMs"`
+	Add        Stats   `json:"add"`
+	Del        Stats   `json:"del"`
+}
+
+type ScaleRatio struct {
+	Scenario  string  `json:"scenario"`
+	From      int     `json:"fromPairs"`
+	To        int     `json:"toPairs"`
+	Ratio     float64 `json:"addMedianRatio"`
+	DumpRatio float64 `json:"fullLinkDumpRatio"`
+	RefRatio  float64 `json:"refExecRatio"`
+}
+
+type ParallelRow struct {
+	Scenario   string  `json:"scenario"`
+	N          int     `json:"n"`
+	AddTotalMs float64 `json:"addTotalMs"`
+	Add        Stats   `json:"add"`
+	DelTotalMs float64 `json:"delTotalMs"`
+	Del        Stats   `json:"del"`
+}
+
+type FailoverTrial struct {
+	OutageMs              float64 `json:"outageMs"`
+	OutageLost            int     `json:"outageProbesLost"`
+	GapMs                 float64 `json:"longestGapMs"`
+	GapStartAfterCutMs    float64 `json:"gapStartAfterCutMs"`
+	SendGapMs             float64 `json:"longestSendPauseMs"`
+	Lost                  int     `json:"probesLost"`
+	Sent                  int     `json:"probesSent"`
+	CutToCarrierLossMs    float64 `json:"cutToCarrierLossMs"`
+	CarrierLossToSwitchMs float64 `json:"carrierLossToSwitchMs"`
+	SwitchToEchoMs        float64 `json:"switchToFirstEchoMs"`
+}
+
+type FailoverRow struct {
+	Links           string          `json:"links"`
+	MiimonMs        int             `json:"miimonMs"`
+	ProbeIntervalMs float64         `json:"probeIntervalMs"`
+	Trials          []FailoverTrial `json:"trials"`
+	OutageMedianMs  float64         `json:"outageMedianMs"`
+	OutageMaxMs     float64         `json:"outageMaxMs"`
+	GapMedianMs     float64         `json:"longestGapMedianMs"`
+	GapMaxMs        float64         `json:"longestGapMaxMs"`
+	LostMedian      float64         `json:"probesLostMedian"`
+	CutToCarrierMs  float64         `json:"cutToCarrierLossMedianMs"`
+	CarrierToSwitch float64         `json:"carrierLossToSwitchMedianMs"`
+	CarrierToSwMax  float64         `json:"carrierLossToSwitchMaxMs"`
+	Error           string          `json:"error,omitempty"`
+}
+
+func (r FailoverRow) summarise() FailoverRow {
+	var outs, gaps, lost, c2c, c2s []float64
+	for _, t := range r.Trials {
+		outs = append(outs, t.OutageMs)
+		r.OutageMaxMs = max(r.OutageMaxMs, t.OutageMs)
+		gaps = append(gaps, t.GapMs)
+		lost = append(lost, float64(t.Lost))
+		c2c = append(c2c, t.CutToCarrierLossMs)
+		c2s = append(c2s, t.CarrierLossToSwitchMs)
+		r.GapMaxMs = max(r.GapMaxMs, t.GapMs)
+		r.CarrierToSwMax = max(r.CarrierToSwMax, t.CarrierLossToSwitchMs)
+	}
+	r.OutageMedianMs, r.GapMedianMs, r.LostMedian = medianOf(outs), medianOf(gaps), medianOf(lost)
+	r.CutToCarrierMs, r.CarrierToSwitch = medianOf(c2c), medianOf(c2s)
+	return r
+}
+
+type Memory struct {
+	BondNoIPAMAdd RSS    `json:"bondAddNoIPAM"`
+	BondAdd       RSS    `json:"bondAdd"`
+	BondCheck     RSS    `json:"bondCheck"`
+	BondDel       RSS    `json:"bondDel"`
+	HostLocalAdd  RSS    `json:"hostLocalAdd"`
+	BinaryBytes   int64  `json:"binaryBytes"`
+	BinaryPath    string `json:"binaryPath"`
+}
+
+// RSS is one kind of call's largest peaks over its runs.
+type RSS struct {
+	OwnPeakKiB    int64 `json:"ownPeakKiB"`     // VmHWM at exit
+	AnonAtExitKiB int64 `json:"anonAtExitKiB"`  // of the run with that peak
+	FileAtExitKiB int64 `json:"fileAtExitKiB"`  // mapped binary pages, shared
+	WaitMaxRSSKiB int64 `json:"wait4MaxRSSKiB"` // what a Go runtime sees
+}
+
+type Breakdown struct {
+	Scenario      string  `json:"scenario"`
+	N             int     `json:"n"`
+	TotalMedianMs float64 `json:"addMedianMs"`
+	Phases        []Phase `json:"phases"`
+}
+
+type Phase struct {
+	Name     string  `json:"name"`
+	MedianMs float64 `json:"medianMs"`
+	Share    float64 `json:"shareOfSummedMedians"`
+}
+
+func describeMachine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), InTestVM: os.Getenv("BOND_TEST_VM") == "1", GoVersion: runtime.Version()}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		m.Kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	m.CPUModel = procField("/proc/cpuinfo", "model name")
+	var kib int64
+	fmt.Sscanf(procField("/proc/meminfo", "MemTotal"), "%d", &kib)
+	m.MemMiB = kib / 1024
+	return m
+}
+
+// procField returns the value of the first "key: value" line for key.
+func procField(file, key string) string {
+	f, err := os.Open(file)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// printTables writes the report as Markdown tables.
+func (r *Report) printTables(w io.Writer) {
+	m := r.Machine
+	fmt.Fprintf(w, "\nMachine: kernel %s, %d CPUs (%s), %d MiB, test VM %v, %s; run took %.0f s\n",
+		m.Kernel, m.CPUs, m.CPUModel, m.MemMiB, m.InTestVM, m.GoVersion, r.DurationS)
+
+	fmt.Fprintf(w, "\n1. Wall time per call through libcni (ms)\n\n")
+	fmt.Fprintln(w, "| config | op | n | median | p90 | max | errors | ref exec |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|")
+	for _, l := range r.Latency {
+		fmt.Fprintf(w, "| %s | %s | %d | %.1f | %.1f | %.1f | %d | %.1f |\n", l.Scenario, l.Op, l.N, l.Median, l.P90, l.Max, l.Errors, l.RefExecMs)
+	}
+
+	fmt.Fprintf(w, "\n2. ADD as the host grows (ms; link dump = one full RTM_GETLINK dump of the host netns, which ADD does not do;\n   ref exec = host-local VERSION exec time, a yardstick for the machine's speed during the row)\n\n")
+	fmt.Fprintln(w, "| config | extra veth pairs | host links / addrs / routes | VFs/PF | ADD median | ADD p90 | ADD max | DEL median | link dump | ref exec |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	for _, s := range r.Scale {
+		fmt.Fprintf(w, "| %s | %d | %d / %d / %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", s.Scenario, s.ExtraPairs,
+			s.HostLinks, s.HostAddrs, s.HostRoutes, s.VFsPerPF, s.Add.Median, s.Add.P90, s.Add.Max, s.Del.Median, s.DumpMs, s.RefExecMs)
+	}
+	for _, x := range r.ScaleRatios {
+		fmt.Fprintf(w, "\nADD median ratio %d/%d pairs, %s: %.2f (full link dump: %.1fx; ref exec: %.2fx)", x.To, x.From, x.Scenario, x.Ratio, x.DumpRatio, x.RefRatio)
+	}
+	fmt.Fprintln(w)
+
+	if p := r.Parallel; p != nil {
+		fmt.Fprintf(w, "\n3. %d calls at once (%s; ms)\n\n", p.N, p.Scenario)
+		fmt.Fprintln(w, "| op | total | per-call median | per-call p90 | max | errors |")
+		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|")
+		fmt.Fprintf(w, "| ADD | %.0f | %.1f | %.1f | %.1f | %d |\n", p.AddTotalMs, p.Add.Median, p.Add.P90, p.Add.Max, p.Add.Errors)
+		fmt.Fprintf(w, "| DEL | %.0f | %.1f | %.1f | %.1f | %d |\n", p.DelTotalMs, p.Del.Median, p.Del.P90, p.Del.Max, p.Del.Errors)
+	}
+
+	fmt.Fprintf(w, "\n4. Failover, active-backup: cut the active slave (ms; medians over trials, max in brackets)\n\n")
+	fmt.Fprintln(w, "| links | miimon | trials | outage (send span of lost probes) | longest echo gap | probes lost | cut to carrier loss | carrier loss to bond switch |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|")
+	for _, f := range r.Failover {
+		note := ""
+		if f.Error != "" {
+			note = " (error)"
+		}
+		fmt.Fprintf(w, "| %s%s | %d | %d | %.1f (%.1f) | %.1f (%.1f) | %.0f | %.0f | %.1f (%.1f) |\n", f.Links, note, f.MiimonMs, len(f.Trials),
+			f.OutageMedianMs, f.OutageMaxMs, f.GapMedianMs, f.GapMaxMs, f.LostMedian, f.CutToCarrierMs, f.CarrierToSwitch, f.CarrierToSwMax)
+	}
+	if len(r.Failover) > 0 {
+		fmt.Fprintf(w, "\n(probe interval %.1f ms)\n", r.Failover[0].ProbeIntervalMs)
+	}
+
+	mem := r.Memory
+	fmt.Fprintf(w, "\n5. Memory and size\n\n")
+	fmt.Fprintln(w, "| process | own peak RSS (VmHWM at exit) | at exit: private (RssAnon) / binary pages (RssFile) | wait4 ru_maxrss |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|")
+	for _, x := range []struct {
+		name string
+		r    RSS
+	}{{"bond ADD, no IPAM", mem.BondNoIPAMAdd}, {"bond ADD, host-local", mem.BondAdd}, {"bond CHECK", mem.BondCheck},
+		{"bond DEL", mem.BondDel}, {"host-local ADD alone", mem.HostLocalAdd}} {
+		fmt.Fprintf(w, "| %s | %.1f MiB | %.1f / %.1f MiB | %.1f MiB |\n", x.name, kib(x.r.OwnPeakKiB),
+			kib(x.r.AnonAtExitKiB), kib(x.r.FileAtExitKiB), kib(x.r.WaitMaxRSSKiB))
+	}
+	fmt.Fprintf(w, "\n%s: %.2f MiB (%d bytes)\n", mem.BinaryPath, float64(mem.BinaryBytes)/(1<<20), mem.BinaryBytes)
+
+	fmt.Fprintf(w, "\n6. Where ADD's time goes (median ms per phase; share of the summed medians)\n")
+	for _, b := range r.Breakdown {
+		fmt.Fprintf(w, "\n%s: %d ADDs, median total %.1f ms\n\n", b.Scenario, b.N, b.TotalMedianMs)
+		fmt.Fprintln(w, "| phase | median | share |")
+		fmt.Fprintln(w, "|---|--:|--:|")
+		for _, p := range b.Phases {
+			fmt.Fprintf(w, "| %s | %.2f | %.0f%% |\n", p.Name, p.MedianMs, 100*p.Share)
+		}
+	}
+	if len(r.Errors) > 0 {
+		fmt.Fprintf(w, "\nErrors:\n")
+		for _, e := range r.Errors {
+			fmt.Fprintf(w, "- %s\n", e)
+		}
+	}
+}
+
+func kib(v int64) float64 { return float64(v) / 1024 }
+
+const (
+	jsonBegin = "@@BENCH-JSON-BEGIN"
+	jsonEnd   = "@@BENCH-JSON-END"
+)
+
+// writeJSON prints the report between marker lines (the VM's only way
+// out is its console) and, if asked, to a file.
+func (r *Report) writeJSON(w io.Writer, file string) error {
+	data, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s\n%s\n%s\n", jsonBegin, data, jsonEnd)
+	if file != "" {
+		return os.WriteFile(file, append(data, '\n'), 0o644)
+	}
+	return nil
+}
