@@ -56,13 +56,16 @@ func (a *attachment) add(undo *undoStack) (*current.Result, error) {
 	if err := a.saveRecord(slaves, undo); err != nil {
 		return nil, err
 	}
+	a.log.Step("record saved")
 	if !a.conf.LinksInContainer {
 		if err := a.claimHostLinks(slaves, undo); err != nil {
 			return nil, err
 		}
+		a.log.Step("host links moved")
 	}
 	result := &current.Result{CNIVersion: current.ImplementedSpecVersion}
 	err = a.inPod(func() error {
+		a.log.Step("in pod netns")
 		ifaces, err := a.buildBond(slaves, mtu, undo)
 		result.Interfaces = ifaces
 		return err

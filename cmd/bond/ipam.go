@@ -21,6 +21,7 @@ func (a *attachment) addIPAM(result *current.Result, undo *undoStack) error {
 		return asCNIError(fmt.Errorf("IPAM %s ADD: %w", a.conf.IPAM.Type, err), errIPAM)
 	}
 	undo.push("release IPAM", func() error { return ipam.ExecDel(a.conf.IPAM.Type, a.args.StdinData) })
+	a.log.Step("IPAM exec done")
 	failpoint("after-ipam-add")
 	ipamResult, err := current.NewResultFromResult(r)
 	if err != nil {
