@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -80,24 +79,24 @@ func Check(link netlink.Link, p *Policy) error {
 		}
 		return fmt.Errorf("host link %q has upper device %q (a VLAN, macvlan or the like) that would lose its link", name, upper)
 	}
-	addrs, err := netlinksafe.AddrList(link, netlink.FAMILY_ALL)
+	addrs, err := linkAddrs(link.Attrs().Index)
 	if err != nil {
 		return fmt.Errorf("failed to list addresses of host link %q: %w", name, err)
 	}
 	for _, a := range addrs {
 		if !a.IP.IsLinkLocalUnicast() {
-			return fmt.Errorf("host link %q has address %s: it carries the node's traffic", name, a.IPNet)
+			return fmt.Errorf("host link %q has address %s: it carries the node's traffic", name, a.String())
 		}
 	}
 	// Every table, and every nexthop of multipath routes: a routed node's
 	// uplinks may have no address of their own, only an ECMP default
 	// route, or routes in a policy-routing table.
-	routes, err := netlinksafe.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	routes, err := linkRoutes(link.Attrs().Index)
 	if err != nil {
 		return fmt.Errorf("failed to list routes to check host link %q: %w", name, err)
 	}
 	for _, r := range routes {
-		if routeUses(r, link.Attrs().Index) && !isLinkLocalRoute(r) {
+		if !isLinkLocalRoute(r) {
 			return fmt.Errorf("host link %q carries route %s: it carries the node's traffic", name, describeRoute(r))
 		}
 	}
