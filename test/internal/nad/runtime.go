@@ -77,24 +77,43 @@ func (p *Pod) runtimeConf(a *Attachment) *libcni.RuntimeConf {
 	}
 }
 
-// Add runs ADD for every network in annotation order and stops at the
-// first failure, returning it. The failed ADD counts as attempted, so Del
-// cleans it up too, as Multus does.
+// Add runs ADD for every network not yet added, in annotation order, and
+// stops at the first failure, returning it. The failed ADD counts as
+// attempted, so Del cleans it up too, as Multus does.
 func (p *Pod) Add(ctx context.Context) error {
-	for i := p.started; i < len(p.Attachments); i++ {
-		a := &p.Attachments[i]
-		if p.hooks.BeforeAdd != nil {
-			if err := p.hooks.BeforeAdd(a); err != nil {
-				return fmt.Errorf("prepare network %s (%s): %w", a.Selection, a.IfName, err)
-			}
+	for p.started < len(p.Attachments) {
+		if err := p.AddNext(ctx); err != nil {
+			return err
 		}
-		p.started = i + 1
-		res, err := p.add(ctx, a)
-		if err != nil {
-			return &AddError{Index: i, Attachment: a, Err: err}
-		}
-		p.Results = append(p.Results, res)
 	}
+	return nil
+}
+
+// Next is the attachment AddNext would add (nil when all are added).
+func (p *Pod) Next() *Attachment {
+	if p.started >= len(p.Attachments) {
+		return nil
+	}
+	return &p.Attachments[p.started]
+}
+
+// AddNext runs ADD for the next network in annotation order.
+func (p *Pod) AddNext(ctx context.Context) error {
+	a := p.Next()
+	if a == nil {
+		return fmt.Errorf("every network of the pod is added already")
+	}
+	if p.hooks.BeforeAdd != nil {
+		if err := p.hooks.BeforeAdd(a); err != nil {
+			return fmt.Errorf("prepare network %s (%s): %w", a.Selection, a.IfName, err)
+		}
+	}
+	p.started++
+	res, err := p.add(ctx, a)
+	if err != nil {
+		return &AddError{Index: p.started - 1, Attachment: a, Err: err}
+	}
+	p.Results = append(p.Results, res)
 	return nil
 }
 
@@ -135,19 +154,40 @@ func (p *Pod) add(ctx context.Context, a *Attachment) (*current.Result, error) {
 // and carries on past failures, returning them all.
 func (p *Pod) Del(ctx context.Context) error {
 	var errs []error
-	for i := p.started - 1; i >= 0; i-- {
-		a := &p.Attachments[i]
-		if err := p.del(ctx, a); err != nil {
-			errs = append(errs, fmt.Errorf("DEL of network %s as %s failed: %w", a.Selection, a.IfName, err))
-		}
-		if p.hooks.AfterDel != nil {
-			if err := p.hooks.AfterDel(a); err != nil {
-				errs = append(errs, fmt.Errorf("after DEL of network %s: %w", a.Selection, err))
-			}
+	for p.started > 0 {
+		errs = append(errs, p.DelLast(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Last is the attachment DelLast would delete (nil when none is left).
+func (p *Pod) Last() *Attachment {
+	if p.started == 0 {
+		return nil
+	}
+	return &p.Attachments[p.started-1]
+}
+
+// DelLast runs DEL for the newest attachment; it counts as deleted even
+// when DEL fails, as a runtime moves on.
+func (p *Pod) DelLast(ctx context.Context) error {
+	a := p.Last()
+	if a == nil {
+		return nil
+	}
+	p.started--
+	if len(p.Results) > p.started {
+		p.Results = p.Results[:p.started]
+	}
+	var errs []error
+	if err := p.del(ctx, a); err != nil {
+		errs = append(errs, fmt.Errorf("DEL of network %s as %s failed: %w", a.Selection, a.IfName, err))
+	}
+	if p.hooks.AfterDel != nil {
+		if err := p.hooks.AfterDel(a); err != nil {
+			errs = append(errs, fmt.Errorf("after DEL of network %s: %w", a.Selection, err))
 		}
 	}
-	p.started = 0
-	p.Results = nil
 	return errors.Join(errs...)
 }
 
