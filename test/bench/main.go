@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,7 @@ type options struct {
 	settle        time.Duration
 	jsonFile      string
 	only          map[string]bool
+	configs       map[string]bool
 	cleanup       bool
 	verbose       bool
 }
@@ -78,7 +80,7 @@ func main() {
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var o options
-	var sizes, miimons, only string
+	var sizes, miimons, only, configs string
 	fs.IntVar(&o.pods, "pods", 30, "pods (calls) per latency and scale row; at least 30 for the documented numbers")
 	fs.IntVar(&o.parallel, "parallel", 50, "ADDs started at once")
 	fs.StringVar(&sizes, "sizes", "10,500,2000", "extra veth pairs in the host netns, in increasing order")
@@ -92,6 +94,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.verbose, "v", false, "log every link event around each failover")
 	fs.StringVar(&o.jsonFile, "json", "", "also write the JSON report to this file")
 	fs.StringVar(&only, "only", strings.Join(phases, ","), "phases to run: "+strings.Join(phases, ","))
+	fs.StringVar(&configs, "configs", "veth,vf,hostlinks", "configs for the latency and scale rows: veth, vf, hostlinks")
 	fs.BoolVar(&o.cleanup, "cleanup", os.Getenv("BOND_TEST_VM") != "1", "remove namespaces and extra links at the end (the VM just powers off)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -103,14 +106,19 @@ func parseFlags(args []string) (options, error) {
 	if o.miimons, err = intList(miimons); err != nil {
 		return o, fmt.Errorf("-miimons: %w", err)
 	}
-	o.only = map[string]bool{}
-	for _, p := range strings.Split(only, ",") {
-		o.only[strings.TrimSpace(p)] = true
-	}
+	o.only, o.configs = set(only), set(configs)
 	if o.pods < 1 || o.parallel < 1 || o.trials < 1 || o.vethTrials < 1 {
 		return o, errors.New("-pods, -parallel, -trials and -veth-trials must be positive")
 	}
 	return o, nil
+}
+
+func set(list string) map[string]bool {
+	m := map[string]bool{}
+	for _, p := range strings.Split(list, ",") {
+		m[strings.TrimSpace(p)] = true
+	}
+	return m
 }
 
 func intList(s string) ([]int, error) {
@@ -195,7 +203,18 @@ func flagsOf(o options) map[string]any {
 		}
 	}
 	return map[string]any{"pods": o.pods, "parallel": o.parallel, "sizes": o.sizes, "maxVFs": o.maxVFs,
-		"miimons": o.miimons, "trials": o.trials, "vethTrials": o.vethTrials, "warmup": o.warmup, "settle": o.settle.String(), "probeInterval": o.probeInterval.String(), "only": only}
+		"configs": sortedSet(o.configs), "miimons": o.miimons, "trials": o.trials, "vethTrials": o.vethTrials, "warmup": o.warmup, "settle": o.settle.String(), "probeInterval": o.probeInterval.String(), "only": only}
+}
+
+func sortedSet(m map[string]bool) []string {
+	var out []string
+	for k, v := range m {
+		if v {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (b *bench) logf(format string, a ...any) {

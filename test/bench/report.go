@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -57,6 +58,8 @@ type ScaleRow struct {
 	RefExecMs  float64 `json:"refExecMs"`
 	Add        Stats   `json:"add"`
 	Del        Stats   `json:"del"`
+	// Breakdown shows which phase grows, if ADD does.
+	Breakdown Breakdown `json:"breakdown"`
 }
 
 type ScaleRatio struct {
@@ -75,6 +78,8 @@ type ParallelRow struct {
 	Add        Stats   `json:"add"`
 	DelTotalMs float64 `json:"delTotalMs"`
 	Del        Stats   `json:"del"`
+	// Breakdown of the parallel ADDs, to compare with item 1's.
+	Breakdown Breakdown `json:"breakdown"`
 }
 
 type FailoverTrial struct {
@@ -205,9 +210,9 @@ func (r *Report) printTables(w io.Writer) {
 			s.HostLinks, s.HostAddrs, s.HostRoutes, s.VFsPerPF, s.Add.Median, s.Add.P90, s.Add.Max, s.Del.Median, s.DumpMs, s.RefExecMs)
 	}
 	for _, x := range r.ScaleRatios {
-		fmt.Fprintf(w, "\nADD median ratio %d/%d pairs, %s: %.2f (full link dump: %.1fx; ref exec: %.2fx)", x.To, x.From, x.Scenario, x.Ratio, x.DumpRatio, x.RefRatio)
+		fmt.Fprintf(w, "\nADD median ratio %d/%d pairs, %s: %.2f (full link dump: %.1fx; ref exec: %.2fx)\n", x.To, x.From, x.Scenario, x.Ratio, x.DumpRatio, x.RefRatio)
+		fmt.Fprintf(w, "  phases that grew most (median ms at %d -> %d pairs): %s\n", x.From, x.To, r.phaseGrowth(x))
 	}
-	fmt.Fprintln(w)
 
 	if p := r.Parallel; p != nil {
 		fmt.Fprintf(w, "\n3. %d calls at once (%s; ms)\n\n", p.N, p.Scenario)
@@ -247,7 +252,11 @@ func (r *Report) printTables(w io.Writer) {
 	fmt.Fprintf(w, "\n%s: %.2f MiB (%d bytes)\n", mem.BinaryPath, float64(mem.BinaryBytes)/(1<<20), mem.BinaryBytes)
 
 	fmt.Fprintf(w, "\n6. Where ADD's time goes (median ms per phase; share of the summed medians)\n")
-	for _, b := range r.Breakdown {
+	bds := r.Breakdown
+	if r.Parallel != nil {
+		bds = append(bds[:len(bds):len(bds)], r.Parallel.Breakdown)
+	}
+	for _, b := range bds {
 		fmt.Fprintf(w, "\n%s: %d ADDs, median total %.1f ms\n\n", b.Scenario, b.N, b.TotalMedianMs)
 		fmt.Fprintln(w, "| phase | median | share |")
 		fmt.Fprintln(w, "|---|--:|--:|")
@@ -264,6 +273,42 @@ func (r *Report) printTables(w io.Writer) {
 }
 
 func kib(v int64) float64 { return float64(v) / 1024 }
+
+// phaseGrowth names the three ADD phases whose medians grew most between
+// the two host sizes of a ratio.
+func (r *Report) phaseGrowth(x ScaleRatio) string {
+	var lo, hi *Breakdown
+	for i := range r.Scale {
+		s := &r.Scale[i]
+		if s.Scenario == x.Scenario && s.ExtraPairs == x.From {
+			lo = &s.Breakdown
+		}
+		if s.Scenario == x.Scenario && s.ExtraPairs == x.To {
+			hi = &s.Breakdown
+		}
+	}
+	if lo == nil || hi == nil {
+		return "no step log"
+	}
+	type growth struct {
+		name   string
+		lo, hi float64
+	}
+	var gs []growth
+	for _, p := range hi.Phases {
+		for _, q := range lo.Phases {
+			if p.Name == q.Name {
+				gs = append(gs, growth{p.Name, q.MedianMs, p.MedianMs})
+			}
+		}
+	}
+	sort.Slice(gs, func(i, j int) bool { return gs[i].hi-gs[i].lo > gs[j].hi-gs[j].lo })
+	var parts []string
+	for i := 0; i < len(gs) && i < 3; i++ {
+		parts = append(parts, fmt.Sprintf("%s %.1f -> %.1f", gs[i].name, gs[i].lo, gs[i].hi))
+	}
+	return strings.Join(parts, "; ")
+}
 
 const (
 	jsonBegin = "@@BENCH-JSON-BEGIN"

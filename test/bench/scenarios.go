@@ -83,6 +83,22 @@ func withLog(c map[string]any, debug bool) map[string]any {
 	return c
 }
 
+// configs are item 1's three configs, less those -configs leaves out and
+// the VF one on a machine without VFs.
+func (b *bench) configs(debug bool) []scenario {
+	var scs []scenario
+	if b.opts.configs["veth"] {
+		scs = append(scs, b.vethScenario(debug, true))
+	}
+	if b.opts.configs["vf"] && b.haveVFs() {
+		scs = append(scs, b.vfScenario(debug, "seed config over 2 VFs"))
+	}
+	if b.opts.configs["hostlinks"] {
+		scs = append(scs, b.hostLinkScenario(debug))
+	}
+	return scs
+}
+
 func (b *bench) vethScenario(debug, withIPAM bool) scenario {
 	name := "veth, host-local"
 	if !withIPAM {
@@ -192,11 +208,7 @@ func statsOf(calls []call) Stats {
 
 // latency is item 1: ADD, CHECK, DEL per call for each config.
 func (b *bench) latency() error {
-	scs := []scenario{b.vethScenario(true, true)}
-	if b.haveVFs() {
-		scs = append(scs, b.vfScenario(true, "seed config over 2 VFs"))
-	}
-	scs = append(scs, b.hostLinkScenario(true))
+	scs := b.configs(true)
 	var errs []error
 	for _, sc := range scs {
 		b.logf("latency: %s, %d pods", sc.name, b.opts.pods)
@@ -214,11 +226,7 @@ func (b *bench) latency() error {
 // scale is item 2: the same ADDs as the host netns grows, and with the
 // PFs at 7 VFs.
 func (b *bench) scale() error {
-	scs := []scenario{b.vethScenario(false, true)}
-	if b.haveVFs() {
-		scs = append(scs, b.vfScenario(false, "seed config over 2 VFs"))
-	}
-	scs = append(scs, b.hostLinkScenario(false))
+	scs := b.configs(true)
 	var errs []error
 	for si, size := range b.opts.sizes {
 		b.logf("scale: growing the host netns to %d extra veth pairs", size)
@@ -234,7 +242,7 @@ func (b *bench) scale() error {
 			errs = append(errs, err)
 			b.report.Scale = append(b.report.Scale, b.scaleRow(sc.name, size, res))
 		}
-		if si == 0 && b.haveVFs() && b.opts.maxVFs > len(b.pfs[0].VFs) {
+		if si == 0 && b.opts.configs["vf"] && b.haveVFs() && b.opts.maxVFs > len(b.pfs[0].VFs) {
 			errs = append(errs, b.scaleVFs(size))
 		}
 	}
@@ -255,7 +263,7 @@ func (b *bench) scaleVFs(size int) error {
 	if err := b.setVFs(b.opts.maxVFs); err != nil {
 		return err
 	}
-	sc := b.vfScenario(false, fmt.Sprintf("seed config over 2 VFs, PFs at %d VFs", b.opts.maxVFs))
+	sc := b.vfScenario(true, fmt.Sprintf("seed config over 2 VFs, PFs at %d VFs", b.opts.maxVFs))
 	res, err := b.cycles(sc, 1, b.opts.pods, opAdd, opDel)
 	b.report.Scale = append(b.report.Scale, b.scaleRow(sc.name, size, res))
 	return err
@@ -265,7 +273,8 @@ func (b *bench) scaleVFs(size int) error {
 // do and ADD must not) and a reference exec time that shows how much
 // the machine was slowed by other load while the row ran.
 func (b *bench) scaleRow(name string, size int, res map[op][]call) ScaleRow {
-	row := ScaleRow{Scenario: name, ExtraPairs: size, VFsPerPF: b.vfsPerPF(), Add: statsOf(res[opAdd]), Del: statsOf(res[opDel])}
+	row := ScaleRow{Scenario: name, ExtraPairs: size, VFsPerPF: b.vfsPerPF(), Add: statsOf(res[opAdd]), Del: statsOf(res[opDel]),
+		Breakdown: breakdownOf(name, res[opAdd])}
 	var dumps []float64
 	for i := 0; i < 3; i++ {
 		links, addrs, routes, d, err := hostFootprint()
@@ -322,7 +331,7 @@ func scaleRatios(rows []ScaleRow, sizes []int) []ScaleRatio {
 
 // parallel is item 3: n ADDs started at once, then n DELs at once.
 func (b *bench) parallel() error {
-	sc := b.vethScenario(false, true)
+	sc := b.vethScenario(true, true)
 	n := min(b.opts.parallel, len(b.vethPods))
 	rts := make([]*libcni.RuntimeConf, n)
 	for i := range rts {
@@ -339,6 +348,7 @@ func (b *bench) parallel() error {
 		st := statsOf(calls)
 		if o == opAdd {
 			row.AddTotalMs, row.Add = ms(total), st
+			row.Breakdown = breakdownOf(fmt.Sprintf("%d ADDs at once", n), calls)
 		} else {
 			row.DelTotalMs, row.Del = ms(total), st
 		}
