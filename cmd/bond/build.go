@@ -57,7 +57,7 @@ func (a *attachment) enslaveAll(b *netlink.Bond, slaves []slave, undo *undoStack
 			return cniError(errLinkUnusable, "link %q vanished from the pod: %v", s.state.Name, err)
 		}
 		if err := bond.Enslave(b, link); err != nil {
-			return asCNIError(err, errKernel)
+			return a.enslaveError(s, err)
 		}
 		failpoint("after-enslave")
 	}

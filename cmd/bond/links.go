@@ -18,6 +18,8 @@ type slave struct {
 	state  bond.LinkState
 	maxMTU int
 	vf     *sriov.VF
+	// untrusted: a VF whose PF has trust off for it (set by checkVFs).
+	untrusted bool
 }
 
 // inspectLink checks that a link exists and is free to bond, and records
