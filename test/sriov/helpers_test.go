@@ -1,0 +1,184 @@
+//go:build kernel
+
+package sriov
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bond-cni/bond-cni/test/internal/nad"
+	"github.com/bond-cni/bond-cni/test/sriov/bed"
+	"github.com/bond-cni/bond-cni/test/vmctl"
+)
+
+// missing fails in the test VM, which promises everything these tests
+// need, and skips elsewhere.
+func missing(t *testing.T, env bed.Env, what string) {
+	t.Helper()
+	if env.InVM {
+		t.Fatalf("the test VM lacks %s", what)
+	}
+	t.Skipf("not in the test VM, and %s", what)
+}
+
+func requireKernel(t *testing.T) bed.Env {
+	t.Helper()
+	env := bed.FromEnv()
+	if env.CNIPath == "" {
+		missing(t, env, "CNI_PATH is not set")
+	}
+	if os.Geteuid() != 0 {
+		missing(t, env, "the tests need root")
+	}
+	return env
+}
+
+// requireVFs wants two PFs with a VF each on the host and a peer NIC.
+func requireVFs(t *testing.T) bed.Env {
+	t.Helper()
+	env := requireKernel(t)
+	if err := env.CheckSRIOV(); err != nil {
+		missing(t, env, "SR-IOV VFs: "+err.Error())
+	}
+	return env
+}
+
+func requireControl(t *testing.T, env bed.Env) {
+	t.Helper()
+	if !vmctl.Available() || len(env.PFNetdevs) < len(env.PFs) {
+		missing(t, env, "the host control channel (BOND_TEST_CTL) and the PFs' QEMU netdev ids")
+	}
+}
+
+// reporter turns a flow's failed checks into test errors and its
+// narration into the test log.
+type reporter struct{ t *testing.T }
+
+func (r reporter) Section(title string)              { r.t.Log("== " + title) }
+func (r reporter) Printf(format string, args ...any) { r.t.Logf(format, args...) }
+
+func (r reporter) Check(what string, err error) bool {
+	r.t.Helper()
+	if err != nil {
+		r.t.Errorf("%s: %v", what, err)
+		return false
+	}
+	r.t.Logf("[ok] %s", what)
+	return true
+}
+
+func repoFiles(t *testing.T, rel ...string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range rel {
+		p, err := bed.RepoFile(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+const (
+	seedExample = "examples/bond-sriov-active-backup.yaml"
+	standIns    = "test/scenario/testdata/sriov-host-device.yaml"
+)
+
+// seed is the document's pod over VF 0 of each PF, with the peer.
+func seed(t *testing.T, env bed.Env) bed.SeedConfig {
+	t.Helper()
+	pools, err := bed.PoolsFromEnv(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bed.SeedConfig{
+		Files: repoFiles(t, seedExample, standIns),
+		PodNS: "demo", Pod: "bondpod1",
+		Env: env,
+		Options: bed.Options{CNIPath: filepath.SplitList(env.CNIPath), CacheDir: t.TempDir(), Pools: pools,
+			AdminMAC: true, PeerLink: env.Peer},
+		Quiet: true,
+	}
+}
+
+// editBond changes the seed's bond NAD (demo/bond-net1).
+func editBond(edit func(conf map[string]any)) func(*nad.Manifests) error {
+	return func(m *nad.Manifests) error { return bed.EditNAD(m, "demo", "bond-net1", edit) }
+}
+
+// logTo makes the bond plugin log to a file of the test's (under
+// /var/log, the only place the plugin writes a log file) and returns a
+// reader for it.
+func logTo(t *testing.T, conf map[string]any) func() string {
+	t.Helper()
+	if err := os.MkdirAll("/var/log", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("/var/log", "bond-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "bond.log")
+	conf["logFile"], conf["logLevel"] = path, "info"
+	return func() string {
+		b, _ := os.ReadFile(path)
+		return string(b)
+	}
+}
+
+func both(edits ...func(*nad.Manifests) error) func(*nad.Manifests) error {
+	return func(m *nad.Manifests) error {
+		for _, e := range edits {
+			if e == nil {
+				continue
+			}
+			if err := e(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func trust(on bool) func(*nad.Manifests) error {
+	return func(m *nad.Manifests) error {
+		if on {
+			return bed.SetVFTrust(m, "on")
+		}
+		return bed.SetVFTrust(m, "off")
+	}
+}
+
+// addError is the bond's ADD error message, or "" if it did not fail.
+func addError(out *bed.SeedOutcome) string {
+	var e *nad.AddError
+	if out.AddErr == nil {
+		return ""
+	}
+	if errors.As(out.AddErr, &e) && e.Attachment.PluginType() == "bond" {
+		return e.Err.Error()
+	}
+	return "(not the bond) " + out.AddErr.Error()
+}
+
+func wantAll(t *testing.T, msg string, words ...string) {
+	t.Helper()
+	for _, w := range words {
+		if !strings.Contains(msg, w) {
+			t.Errorf("the message does not mention %q: %s", w, msg)
+		}
+	}
+}
+
+func ms(d time.Duration) string { return bed.Ms(d) }
+
+func runSeed(t *testing.T, c bed.SeedConfig) *bed.SeedOutcome {
+	t.Helper()
+	return bed.RunSeed(ctx, reporter{t}, c)
+}
