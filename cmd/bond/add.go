@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/containernetworking/cni/pkg/skel"
@@ -24,6 +25,13 @@ func cmdAdd(args *skel.CmdArgs) error {
 		return err
 	}
 	a.log.Step("ADD start")
+	unlock, err := a.lockHostLinks(!conf.LinksInContainer)
+	if err != nil {
+		return err
+	}
+	// Held through any rollback, so a failed ADD's links are back on the
+	// host before another pod may look at them.
+	defer unlock()
 	var undo undoStack
 	result, err := a.add(&undo)
 	if err != nil {
@@ -38,8 +46,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 }
 
 func (a *attachment) add(undo *undoStack) (*current.Result, error) {
-	slaves, unlock, err := a.inspectLinks()
-	defer unlock()
+	slaves, err := a.inspectLinks()
 	if err != nil {
 		return nil, err
 	}
@@ -83,19 +90,28 @@ func (a *attachment) add(undo *undoStack) (*current.Result, error) {
 	return result, nil
 }
 
-// inspectLinks checks the links without changing anything. Host links
-// are inspected under the node-wide host link lock, held until unlock.
-func (a *attachment) inspectLinks() (slaves []slave, unlock func(), err error) {
+// inspectLinks checks the links without changing anything.
+func (a *attachment) inspectLinks() ([]slave, error) {
 	if a.conf.LinksInContainer {
-		slaves, err = a.inspectPodLinks()
-		return slaves, func() {}, err
+		return a.inspectPodLinks()
+	}
+	return a.inspectHostLinks()
+}
+
+// lockHostLinks takes the node-wide host link lock when needed; a busy
+// lock is "try again later", a lock that cannot be made is our error.
+func (a *attachment) lockHostLinks(needed bool) (unlock func(), err error) {
+	if !needed {
+		return func() {}, nil
 	}
 	lock, err := hostlink.Acquire(stateDir, hostLockTimeout)
-	if err != nil {
-		return nil, func() {}, cniError(types.ErrTryAgainLater, "%v", err)
+	if errors.Is(err, hostlink.ErrLockBusy) {
+		return nil, cniError(types.ErrTryAgainLater, "%v", err)
 	}
-	slaves, err = a.inspectHostLinks()
-	return slaves, lock.Release, err
+	if err != nil {
+		return nil, cniError(errKernel, "failed to take the host link lock: %v", err)
+	}
+	return lock.Release, nil
 }
 
 func (a *attachment) saveRecord(slaves []slave, undo *undoStack) error {

@@ -12,8 +12,7 @@ import (
 	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
-// stateDir holds the per-attachment records and the host link lock; tests
-// running several plugins side by side may move it with BOND_CNI_STATE_DIR.
+// stateDir holds the per-attachment records and the host link lock.
 var stateDir = state.DefaultDir
 
 // attachment is one CNI call's inputs, resolved.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/bond-cni/bond-cni/pkg/bond"
 	"github.com/bond-cni/bond-cni/pkg/config"
-	"github.com/bond-cni/bond-cni/pkg/hostlink"
 	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
@@ -31,7 +30,7 @@ func cmdDel(args *skel.CmdArgs) error {
 	var errs []error
 	if conf.IPAM.Type != "" {
 		if err := ipam.ExecDel(conf.IPAM.Type, args.StdinData); err != nil && !isPluginMissing(err) {
-			errs = append(errs, fmt.Errorf("IPAM %s DEL: %w", conf.IPAM.Type, err))
+			errs = append(errs, asCNIError(fmt.Errorf("IPAM %s DEL: %w", conf.IPAM.Type, err), errIPAM))
 		} else if err != nil {
 			// An IPAM plugin that is not installed holds no leases.
 			a.log.Warnf("IPAM %s DEL: %v", conf.IPAM.Type, err)
@@ -46,13 +45,11 @@ func cmdDel(args *skel.CmdArgs) error {
 	if fromConfig {
 		rec = a.recordFromConfig()
 	}
-	if !rec.LinksInContainer {
-		lock, err := hostlink.Acquire(stateDir, hostLockTimeout)
-		if err != nil {
-			return cniError(11, "%v", err)
-		}
-		defer lock.Release()
+	unlock, err := a.lockHostLinks(!rec.LinksInContainer)
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	if err := a.teardown(rec, fromConfig); err != nil {
 		errs = append(errs, err)
 	}

@@ -30,7 +30,7 @@ func asCNIError(err error, fallback uint) error {
 		return nil
 	}
 	var cerr *types.Error
-	if errors.As(err, &cerr) {
+	if errors.As(err, &cerr) && cerr.Code != 0 {
 		if cerr.Msg == err.Error() {
 			return cerr
 		}

@@ -151,6 +151,9 @@ func upperDevice(name string) (string, error) {
 // racing for the same links cannot both half-take them.
 type Lock struct{ f *os.File }
 
+// ErrLockBusy: another plugin process held the lock for the whole wait.
+var ErrLockBusy = errors.New("timed out waiting for the host link lock")
+
 // Acquire takes the node-wide host link lock, waiting up to timeout.
 func Acquire(dir string, timeout time.Duration) (*Lock, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -168,7 +171,7 @@ func Acquire(dir string, timeout time.Duration) (*Lock, error) {
 		}
 		if time.Now().After(deadline) {
 			f.Close()
-			return nil, fmt.Errorf("timed out waiting for the host link lock: %w", err)
+			return nil, fmt.Errorf("%w after %s: %v", ErrLockBusy, timeout, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
