@@ -176,25 +176,6 @@ func (s *sw) plug(t *testing.T, target ns.NetNS, name string) string {
 	return peer
 }
 
-// setPeer sets the switch side of a plugged link up or down, which drops
-// or restores the pod side's carrier at once.
-func (s *sw) setPeer(t *testing.T, peer string, up bool) {
-	t.Helper()
-	err := s.ns.Do(func(ns.NetNS) error {
-		l, err := netlinksafe.LinkByName(peer)
-		if err != nil {
-			return err
-		}
-		if up {
-			return netlink.LinkSetUp(l)
-		}
-		return netlink.LinkSetDown(l)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // podWithLinks makes a pod with veth links net1..netN plugged into a new
 // switch.
 func podWithLinks(t *testing.T, names ...string) (*pod, *sw) {
