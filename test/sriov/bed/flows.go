@@ -172,7 +172,13 @@ func describeManifests(r Reporter, m *nad.Manifests, pod *corev1.Pod, files []st
 }
 
 func describeNode(r Reporter, s *Scenario, c SeedConfig) {
-	for name, vfs := range s.SRIOV.Pools {
+	var pools []string
+	for name := range s.SRIOV.Pools {
+		pools = append(pools, name)
+	}
+	sort.Strings(pools)
+	for _, name := range pools {
+		vfs := s.SRIOV.Pools[name]
 		var names []string
 		for _, vf := range vfs {
 			names = append(names, fmt.Sprintf("%s=%s", vf, vf.HostName()))
@@ -292,6 +298,15 @@ func gatewayOf(s *Scenario, bondAtt *nad.Attachment) net.IP {
 	return nil
 }
 
+func allMIIUp(st *BondState, links []string) bool {
+	for _, l := range links {
+		if sl, ok := st.Slave(l); !ok || sl.MiiStatus != "up" {
+			return false
+		}
+	}
+	return true
+}
+
 func hasDefaultRoute(res *current.Result) bool {
 	for _, rt := range res.Routes {
 		if ones, _ := rt.Dst.Mask.Size(); ones == 0 {
@@ -337,6 +352,20 @@ func checkEndState(r Reporter, s *Scenario, bondAtt *nad.Attachment, out *SeedOu
 	st, err := ReadBond(s.Pod.NetNS, bondAtt.IfName)
 	if !r.Check("bond "+bondAtt.IfName+" exists in the pod", err) {
 		return
+	}
+	// A VF brought up (by host-device, then again by enslaving) reports
+	// carrier only when its driver's link watchdog next runs (igbvf: every
+	// 2 s), so give the slaves' MII status a moment to read up.
+	start := time.Now()
+	for !allMIIUp(st, bc.Links) && time.Since(start) < 10*time.Second {
+		time.Sleep(50 * time.Millisecond)
+		if st, err = ReadBond(s.Pod.NetNS, bondAtt.IfName); err != nil {
+			r.Check("read bond "+bondAtt.IfName, err)
+			return
+		}
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		r.Printf("(every slave's MII status read up %s after the ADD returned)", Ms(d))
 	}
 	out.BondState = st
 	r.Printf("%s", Indent(st.Render(), "  "))
