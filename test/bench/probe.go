@@ -115,7 +115,11 @@ func (p *prober) send() {
 		case <-t.C:
 		}
 		binary.BigEndian.PutUint64(buf, seq)
-		_, _ = p.conn.Write(buf) // errors (no route, ENOBUFS) count as lost
+		// A probe that cannot be queued within one interval counts as
+		// lost rather than stalling the sender: with the path down, the
+		// socket's send buffer fills after a few hundred probes.
+		_ = p.conn.SetWriteDeadline(time.Now().Add(p.interval))
+		_, _ = p.conn.Write(buf) // errors (timeout, no route, ENOBUFS) count as lost
 		now := time.Now()
 		p.mu.Lock()
 		p.sent++

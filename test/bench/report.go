@@ -142,7 +142,7 @@ type Memory struct {
 type RSS struct {
 	OwnPeakKiB    int64 `json:"ownPeakKiB"`     // VmHWM at exit
 	AnonAtExitKiB int64 `json:"anonAtExitKiB"`  // of the run with that peak
-	FileAtExitKiB int64 `json:"fileAtExitKiB"`  // mapped binary pages, shared
+	FileAtExitKiB int64 `json:"fileAtExitKiB"`  // mapped binary pages (file or shmem), shared
 	WaitMaxRSSKiB int64 `json:"wait4MaxRSSKiB"` // what a Go runtime sees
 }
 
@@ -239,7 +239,7 @@ func (r *Report) printTables(w io.Writer) {
 
 	mem := r.Memory
 	fmt.Fprintf(w, "\n5. Memory and size\n\n")
-	fmt.Fprintln(w, "| process | own peak RSS (VmHWM at exit) | at exit: private (RssAnon) / binary pages (RssFile) | wait4 ru_maxrss |")
+	fmt.Fprintln(w, "| process | own peak RSS (VmHWM at exit) | at exit: private (RssAnon) / binary pages (RssFile+RssShmem) | wait4 ru_maxrss |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|")
 	for _, x := range []struct {
 		name string

@@ -28,7 +28,7 @@ type tracedRun struct {
 	exitCode       int
 	ownPeakKiB     int64 // VmHWM at exit
 	anonKiB        int64 // RssAnon at exit: private memory
-	fileKiB        int64 // RssFile at exit: mapped pages of the binary, shared with the page cache
+	fileKiB        int64 // RssFile+RssShmem at exit: mapped pages of the binary (shmem when it lives in tmpfs or an initramfs)
 	waitMaxRSSKiB  int64 // wait4 ru_maxrss
 }
 
@@ -101,7 +101,8 @@ func traceToExit(pid int, run *tracedRun) error {
 			return nil
 		case ws.Stopped() && ws.StopSignal() == syscall.SIGTRAP && ws.TrapCause() == unix.PTRACE_EVENT_EXIT:
 			run.ownPeakKiB = statusKiB(pid, "VmHWM")
-			run.anonKiB, run.fileKiB = statusKiB(pid, "RssAnon"), statusKiB(pid, "RssFile")
+			run.anonKiB = statusKiB(pid, "RssAnon")
+			run.fileKiB = statusKiB(pid, "RssFile") + statusKiB(pid, "RssShmem")
 			if err := syscall.PtraceCont(pid, 0); err != nil {
 				return err
 			}

@@ -149,43 +149,81 @@ func (b *bench) vfScenario(debug bool, label string) scenario {
 // after warmup untimed ADD/DEL cycles (the first runs of a binary under
 // emulation pay for code translation and page faults).
 func (b *bench) cycles(sc scenario, warmup, n int, ops ...op) (map[op][]call, error) {
-	if warmup > 0 {
-		if _, err := b.cycles(sc, 0, warmup, opAdd, opDel); err != nil {
-			return nil, fmt.Errorf("warm-up: %w", err)
-		}
-	}
-	out := map[op][]call{}
-	failures := 0
-	for i := 0; i < n; i++ {
-		p, cleanup, err := sc.pod(i)
-		if err != nil {
-			return out, fmt.Errorf("%s: pod %d: %w", sc.name, i, err)
-		}
-		rt := &libcni.RuntimeConf{ContainerID: b.newID(), NetNS: p.ns.Path(), IfName: bondIfName}
-		var failed error
-		for _, o := range ops {
-			c := b.rt.do(o, sc.list, rt)
-			out[o] = append(out[o], c)
-			if c.Err != nil {
-				failed = c.Err
-				if o == opAdd {
-					break
-				}
+	res, err := b.rounds([]scenario{sc}, warmup, n, ops...)
+	return res[0], err
+}
+
+// rounds runs n rounds, each one pod of every scenario in turn, so that
+// load from outside the VM (other VMs share the host) falls on every
+// scenario alike. It returns the calls per scenario.
+func (b *bench) rounds(scs []scenario, warmup, n int, ops ...op) ([]map[op][]call, error) {
+	out := make([]map[op][]call, len(scs))
+	failures := make([]int, len(scs))
+	for j := range scs {
+		out[j] = map[op][]call{}
+		if warmup > 0 {
+			if _, err := b.cycles(scs[j], 0, warmup, opAdd, opDel); err != nil {
+				return out, fmt.Errorf("%s: warm-up: %w", scs[j].name, err)
 			}
 		}
-		if failed != nil {
-			failures++
-			b.logf("%s: %v", sc.name, failed)
-			b.rt.do(opDel, sc.list, rt) // best effort, so the pod is reusable
-		}
-		if err := cleanup(); err != nil {
-			return out, fmt.Errorf("%s: pod %d cleanup: %w", sc.name, i, err)
-		}
-		if failures > 3 {
-			return out, fmt.Errorf("%s: %d calls failed, last: %w", sc.name, failures, failed)
+	}
+	for i := 0; i < n; i++ {
+		for j, sc := range scs {
+			calls, err := b.cycle(sc, i, ops)
+			for o, c := range calls {
+				out[j][o] = append(out[j][o], c)
+			}
+			var ce callError
+			switch {
+			case errors.As(err, &ce):
+				failures[j]++
+				b.logf("%s: %v", sc.name, err)
+				if failures[j] > 3 {
+					return out, fmt.Errorf("%s: %d pods failed, last: %w", sc.name, failures[j], err)
+				}
+			case err != nil:
+				return out, fmt.Errorf("%s: pod %d: %w", sc.name, i, err)
+			}
 		}
 	}
 	return out, nil
+}
+
+// callError is a failed CNI call (counted), as opposed to a failure to
+// set the pod up (fatal to the row).
+type callError struct{ error }
+
+func (e callError) Unwrap() error { return e.error }
+
+// cycle readies pod i, runs the ops, and undoes the pod's set-up.
+func (b *bench) cycle(sc scenario, i int, ops []op) (map[op]call, error) {
+	calls := map[op]call{}
+	p, cleanup, err := sc.pod(i)
+	if err != nil {
+		return calls, err
+	}
+	rt := &libcni.RuntimeConf{ContainerID: b.newID(), NetNS: p.ns.Path(), IfName: bondIfName}
+	var failed error
+	for _, o := range ops {
+		c := b.rt.do(o, sc.list, rt)
+		calls[o] = c
+		if c.Err != nil {
+			failed = c.Err
+			if o == opAdd {
+				break
+			}
+		}
+	}
+	if failed != nil {
+		b.rt.do(opDel, sc.list, rt) // best effort, so the pod is reusable
+	}
+	if err := cleanup(); err != nil {
+		return calls, fmt.Errorf("cleanup: %w", err)
+	}
+	if failed != nil {
+		return calls, callError{failed}
+	}
+	return calls, nil
 }
 
 func (b *bench) newID() string {
@@ -209,18 +247,18 @@ func statsOf(calls []call) Stats {
 // latency is item 1: ADD, CHECK, DEL per call for each config.
 func (b *bench) latency() error {
 	scs := b.configs(true)
-	var errs []error
 	for _, sc := range scs {
-		b.logf("latency: %s, %d pods", sc.name, b.opts.pods)
-		res, err := b.cycles(sc, b.opts.warmup, b.opts.pods, opAdd, opCheck, opDel)
-		ref := b.refExec()
-		for _, o := range []op{opAdd, opCheck, opDel} {
-			b.report.Latency = append(b.report.Latency, LatencyRow{Scenario: sc.name, Op: string(o), Stats: statsOf(res[o]), RefExecMs: ref})
-		}
-		b.report.Breakdown = append(b.report.Breakdown, breakdownOf(sc.name, res[opAdd]))
-		errs = append(errs, err)
+		b.logf("latency: %s", sc.name)
 	}
-	return errors.Join(errs...)
+	res, err := b.rounds(scs, b.opts.warmup, b.opts.pods, opAdd, opCheck, opDel)
+	ref := b.refExec()
+	for j, sc := range scs {
+		for _, o := range []op{opAdd, opCheck, opDel} {
+			b.report.Latency = append(b.report.Latency, LatencyRow{Scenario: sc.name, Op: string(o), Stats: statsOf(res[j][o]), RefExecMs: ref})
+		}
+		b.report.Breakdown = append(b.report.Breakdown, breakdownOf(sc.name, res[j][opAdd]))
+	}
+	return err
 }
 
 // scale is item 2: the same ADDs as the host netns grows, and with the
@@ -237,10 +275,10 @@ func (b *bench) scale() error {
 		// New links send IPv6 DAD and router solicitations for a while.
 		time.Sleep(b.opts.settle)
 		b.logf("scale: %d pairs in %v", size, time.Since(start).Round(time.Millisecond))
-		for _, sc := range scs {
-			res, err := b.cycles(sc, 1, b.opts.pods, opAdd, opDel)
-			errs = append(errs, err)
-			b.report.Scale = append(b.report.Scale, b.scaleRow(sc.name, size, res))
+		res, err := b.rounds(scs, 1, b.opts.pods, opAdd, opDel)
+		errs = append(errs, err)
+		for j, sc := range scs {
+			b.report.Scale = append(b.report.Scale, b.scaleRow(sc.name, size, res[j]))
 		}
 		if si == 0 && b.opts.configs["vf"] && b.haveVFs() && b.opts.maxVFs > len(b.pfs[0].VFs) {
 			errs = append(errs, b.scaleVFs(size))
@@ -501,6 +539,9 @@ func (b *bench) setup() error {
 		b.hostLinks[i] = name
 	}
 	b.logf("setup: %d pods with two veths, %d empty pods, in %v", len(b.vethPods), len(b.emptyPods), time.Since(start).Round(time.Millisecond))
+	// The new links' IPv6 DAD and router solicitations would load the
+	// first measurements.
+	time.Sleep(b.opts.settle)
 	for _, dir := range filepath.SplitList(os.Getenv("CNI_PATH")) {
 		if _, err := os.Stat(filepath.Join(dir, "host-local")); err == nil {
 			b.hostLocal = filepath.Join(dir, "host-local")
