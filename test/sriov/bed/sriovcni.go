@@ -85,8 +85,9 @@ func ReadVF(v VF) (VFState, error) {
 // renames it: for a network whose NAD names a resourceName pool it
 // allocates a VF from that pool, applies the NAD's "trust", "spoofchk"
 // and "mac" on the PF (and, like SR-IOV CNI, a MAC set administratively
-// on the PF), fills in host-device's "pciBusID" (as Multus passes the
-// device plugin's deviceID), and after DEL puts the VF's settings back.
+// on the PF), fills in host-device's "pciBusID" and SR-IOV CNI's
+// "deviceID" (as Multus passes the device plugin's), and after DEL puts
+// the VF's settings back.
 type SRIOV struct {
 	// Pools maps a resourceName to the VFs it hands out, in order.
 	Pools map[string][]VF
@@ -167,7 +168,9 @@ func (s *SRIOV) beforeAdd(a *nad.Attachment) error {
 	if err := json.Unmarshal(a.Config, &conf); err != nil {
 		return err
 	}
-	conf["pciBusID"] = vf.PCI
+	// host-device reads pciBusID; SR-IOV CNI reads deviceID, which is
+	// what Multus fills in from the device plugin.
+	conf["pciBusID"], conf["deviceID"] = vf.PCI, vf.PCI
 	a.Config, err = json.Marshal(conf)
 	return err
 }
