@@ -61,15 +61,6 @@ type FailoverResult struct {
 	Whole            *probe.Report
 }
 
-// CarrierToSwitch is how long the bond took to change its active slave
-// after the slave's carrier dropped, both in the kernel's notifications.
-func (r *FailoverResult) CarrierToSwitch() (time.Duration, bool) {
-	if !r.CarrierLostSeen || !r.SwitchSeen {
-		return 0, false
-	}
-	return r.Switch.At.Sub(r.CarrierLost.At), true
-}
-
 // Decided is when the bond chose its new active slave: its own kernel log
 // record if there is one, else the IFLA_BOND_ACTIVE_SLAVE notification.
 func (r *FailoverResult) Decided() (time.Time, bool) {

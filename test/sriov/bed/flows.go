@@ -257,21 +257,17 @@ type bondConfig struct {
 
 func readBondConfig(a *nad.Attachment) bondConfig {
 	var raw struct {
-		Mode        string `json:"mode"`
-		FailOverMac any    `json:"failOverMac"`
-		MTU         any    `json:"mtu"`
+		Mode        string          `json:"mode"`
+		FailOverMac json.RawMessage `json:"failOverMac"`
+		MTU         json.Number     `json:"mtu"`
 		Links       []struct {
 			Name string `json:"name"`
 		} `json:"links"`
 	}
 	_ = json.Unmarshal(a.Config, &raw)
-	c := bondConfig{Mode: raw.Mode}
-	fmt.Sscan(fmt.Sprint(raw.FailOverMac), &c.FailOverMac)
-	fmt.Sscan(fmt.Sprint(raw.MTU), &c.MTU)
-	if raw.FailOverMac == "active" {
-		c.FailOverMac = 1
-	} else if raw.FailOverMac == "follow" {
-		c.FailOverMac = 2
+	c := bondConfig{Mode: raw.Mode, FailOverMac: enumValue(raw.FailOverMac, "none", "active", "follow")}
+	if mtu, err := raw.MTU.Int64(); err == nil {
+		c.MTU = int(mtu)
 	}
 	for _, l := range raw.Links {
 		c.Links = append(c.Links, l.Name)
@@ -279,20 +275,32 @@ func readBondConfig(a *nad.Attachment) bondConfig {
 	return c
 }
 
+// enumValue reads an option given as a number, a numeric string or one
+// of its names (the plugin accepts all three); 0 when absent.
+func enumValue(raw json.RawMessage, names ...string) int {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		s = string(raw)
+	}
+	for i, n := range names {
+		if s == n || s == fmt.Sprint(i) {
+			return i
+		}
+	}
+	return 0
+}
+
+// gatewayOf is the bond network's gateway: from its ADD result, else
+// from its IPAM config.
 func gatewayOf(s *Scenario, bondAtt *nad.Attachment) net.IP {
-	for i, a := range s.Pod.Attachments {
-		if &s.Pod.Attachments[i] == bondAtt || a.IfName == bondAtt.IfName {
-			if i < len(s.Pod.Results) {
-				for _, ip := range s.Pod.Results[i].IPs {
-					if ip.Gateway != nil {
-						return ip.Gateway
-					}
-				}
+	if res := bondResult(s, bondAtt); res != nil {
+		for _, ip := range res.IPs {
+			if ip.Gateway != nil {
+				return ip.Gateway
 			}
 		}
 	}
-	gws, _, _ := bondNetworks([]nad.Attachment{*bondAtt})
-	if len(gws) > 0 {
+	if gws, _, _ := bondNetworks([]nad.Attachment{*bondAtt}); len(gws) > 0 {
 		return gws[0].IP
 	}
 	return nil
@@ -382,10 +390,11 @@ func checkEndState(r Reporter, s *Scenario, bondAtt *nad.Attachment, out *SeedOu
 	}
 	if res != nil && hasDefaultRoute(res) {
 		gw, dev, err := DefaultRoute(s.Pod.NetNS)
-		if want := gatewayOf(s, bondAtt); want != nil && err == nil {
-			err = wantf(gw.Equal(want) && dev == st.Name, "default via %s dev %s", gw, dev)
+		wantGW := gatewayOf(s, bondAtt)
+		if err == nil {
+			err = want(gw.Equal(wantGW) && dev == st.Name, "default via %s dev %s", gw, dev)
 		}
-		r.Check(fmt.Sprintf("default route via %s dev %s", gatewayOf(s, bondAtt), st.Name), err)
+		r.Check(fmt.Sprintf("default route via %s dev %s", wantGW, st.Name), err)
 	}
 	for _, l := range bc.Links {
 		sl, ok := st.Slave(l)
@@ -721,8 +730,6 @@ func want(ok bool, format string, args ...any) error {
 	}
 	return fmt.Errorf(format, args...)
 }
-
-func wantf(ok bool, format string, args ...any) error { return want(ok, format, args...) }
 
 // VethConfig is the failover floor run: the bond's NAD over two veth
 // links whose peers sit on a bridge in a "switch" netns.

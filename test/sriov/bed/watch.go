@@ -133,16 +133,6 @@ func ActiveChanged(events []LinkEvent, bond string, from int, after time.Time) (
 	return LinkEvent{}, false
 }
 
-// FirstAfter is the first event after t for link matching ok.
-func FirstAfter(events []LinkEvent, link string, after time.Time, ok func(LinkEvent) bool) (LinkEvent, bool) {
-	for _, e := range events {
-		if e.Name == link && !e.At.Before(after) && ok(e) {
-			return e, true
-		}
-	}
-	return LinkEvent{}, false
-}
-
 func miiString(s netlink.BondSlaveMiiStatus) string {
 	switch s {
 	case netlink.BondLinkUp:

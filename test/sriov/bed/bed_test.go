@@ -1,0 +1,107 @@
+package bed
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bond-cni/bond-cni/test/internal/nad"
+)
+
+const documentBond = `{"type":"bond","cniVersion":"0.3.1","name":"bond-net1","mode":"active-backup","failOverMac":1,
+ "linksInContainer":true,"miimon":"100","mtu":1500,"links":[{"name":"net1"},{"name":"net2"}],
+ "ipam":{"type":"host-local","subnet":"10.56.217.0/24","routes":[{"dst":"0.0.0.0/0"}],"gateway":"10.56.217.1"}}`
+
+func TestReadBondConfig(t *testing.T) {
+	c := readBondConfig(&nad.Attachment{Config: []byte(documentBond)})
+	if c.Mode != "active-backup" || c.FailOverMac != 1 || c.MTU != 1500 || strings.Join(c.Links, ",") != "net1,net2" {
+		t.Errorf("got %+v", c)
+	}
+	for raw, want := range map[string]int{`"active"`: 1, `"follow"`: 2, `2`: 2, `"0"`: 0, ``: 0, `"none"`: 0} {
+		if got := enumValue([]byte(raw), "none", "active", "follow"); got != want {
+			t.Errorf("failOverMac %s read as %d, want %d", raw, got, want)
+		}
+	}
+}
+
+func TestBondNetworks(t *testing.T) {
+	gws, nets, err := bondNetworks([]nad.Attachment{
+		{Config: []byte(`{"name":"sriovnet1","type":"host-device"}`)},
+		{Config: []byte(documentBond)},
+		{Config: []byte(`{"name":"r","type":"bond","ipam":{"type":"host-local","ranges":[[{"subnet":"10.1.2.0/24"}]]}}`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gws) != 2 || gws[0].String() != "10.56.217.1/24" || gws[1].String() != "10.1.2.1/24" {
+		t.Errorf("gateways %v, want 10.56.217.1/24 and the range's first address 10.1.2.1/24", gws)
+	}
+	if strings.Join(nets, ",") != "bond-net1,r" {
+		t.Errorf("host-local networks %v", nets)
+	}
+}
+
+func TestParseKmsg(t *testing.T) {
+	r, ok := parseKmsg([]byte("6,1234,5000123,-;bond0: (slave net2): making interface the new active one\n SUBSYSTEM=net\n"), time.Second)
+	if !ok || r.Text != "bond0: (slave net2): making interface the new active one" || r.mono != 5000123*time.Microsecond {
+		t.Fatalf("got %+v ok=%v", r, ok)
+	}
+	if !r.At.Equal(time.Unix(0, 0).Add(time.Second + 5000123*time.Microsecond)) {
+		t.Errorf("at %v", r.At)
+	}
+	if _, ok := parseKmsg([]byte("garbage"), 0); ok {
+		t.Error("garbage parsed")
+	}
+}
+
+func TestDriverStall(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	log := []KernelRecord{
+		{At: t0.Add(-time.Second), Text: "igbvf 0000:01:10.0: PF still resetting"},
+		{At: t0.Add(20 * time.Millisecond), Text: "igbvf 0000:01:10.0: PF still resetting"},
+	}
+	if _, ok := driverStall(log, t0, t0.Add(time.Second)); !ok {
+		t.Error("a reset between the carrier drop and the choice was not found")
+	}
+	if _, ok := driverStall(log[:1], t0, t0.Add(time.Second)); ok {
+		t.Error("a reset long before the carrier drop counted")
+	}
+}
+
+func TestTimelineIsInTimeOrder(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	res := &FailoverResult{Cut: "x", CutAt: t0, RestoredAt: t0.Add(3 * time.Second), Resumed: t0.Add(2 * time.Second),
+		Events: []LinkEvent{
+			{At: t0.Add(time.Second), Name: "net1", Index: 5, Carrier: false, OperState: "down"},
+			{At: t0.Add(4 * time.Second), Name: "net1", Index: 5, Carrier: true, OperState: "up"},
+		},
+		Kernel: []KernelRecord{{At: t0.Add(1500 * time.Millisecond), Text: "bond0: (slave net2): making interface the new active one"}},
+	}
+	lines := Timeline(res)
+	var last int64 = -1
+	for _, l := range lines {
+		var ms int64
+		if _, err := fmtSscan(l, &ms); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if ms < last {
+			t.Errorf("out of order:\n%s", strings.Join(lines, "\n"))
+		}
+		last = ms
+	}
+	if len(lines) != 6 {
+		t.Errorf("%d lines:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+}
+
+func TestDiffSnapshots(t *testing.T) {
+	d := DiffSnapshots(map[string]string{"a": "x", "b": "y"}, map[string]string{"a": "x", "b": "z", "c": "w"})
+	if len(d) != 2 {
+		t.Errorf("diff %v", d)
+	}
+}
+
+func fmtSscan(line string, ms *int64) (int, error) {
+	return fmt.Sscanf(strings.TrimSpace(line), "%d ms", ms)
+}
