@@ -63,7 +63,7 @@ const (
 func breakdownOf(scenario string, calls []call) Breakdown {
 	var order []string
 	samples := map[string][]float64{}
-	var totals []float64
+	var totals, own []float64
 	addSample := func(name string, d time.Duration) {
 		if _, ok := samples[name]; !ok {
 			order = append(order, name)
@@ -86,20 +86,24 @@ func breakdownOf(scenario string, calls []call) Breakdown {
 		loggerStart := steps[0].at.Add(-time.Duration(steps[0].sinceUs) * time.Microsecond)
 		addSample(phaseRuntimeBefore, rec.Start.Sub(c.Start))
 		addSample(phaseProcessStart, loggerStart.Sub(rec.Start))
-		var prev int64
+		var prev, ipamUs int64
 		for _, s := range steps {
 			name := phaseNames[s.label]
 			if name == "" {
 				name = s.label
 			}
 			addSample(name, time.Duration(s.sinceUs-prev)*time.Microsecond)
+			if s.label == "IPAM exec done" {
+				ipamUs = s.sinceUs - prev
+			}
 			prev = s.sinceUs
 		}
+		own = append(own, ms(time.Duration(prev-ipamUs)*time.Microsecond))
 		addSample(phaseExit, rec.End.Sub(loggerStart.Add(time.Duration(prev)*time.Microsecond)))
 		addSample(phaseRuntimeAfter, c.Start.Add(c.Wall).Sub(rec.End))
 		totals = append(totals, ms(c.Wall))
 	}
-	bd := Breakdown{Scenario: scenario, N: len(totals), TotalMedianMs: medianOf(totals)}
+	bd := Breakdown{Scenario: scenario, N: len(totals), TotalMedianMs: medianOf(totals), OwnWorkMedianMs: medianOf(own)}
 	var sum float64
 	for _, name := range order {
 		sum += medianOf(samples[name])

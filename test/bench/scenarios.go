@@ -360,7 +360,8 @@ func scaleRatios(rows []ScaleRow, sizes []int) []ScaleRatio {
 			if z.ExtraPairs == hi && z.Scenario == a.Scenario && a.Add.Median > 0 {
 				out = append(out, ScaleRatio{Scenario: a.Scenario, From: lo, To: hi,
 					Ratio: round3(z.Add.Median / a.Add.Median), DumpRatio: round3(z.DumpMs / max(a.DumpMs, 0.001)),
-					RefRatio: round3(z.RefExecMs / max(a.RefExecMs, 0.001))})
+					RefRatio:     round3(z.RefExecMs / max(a.RefExecMs, 0.001)),
+					OwnWorkRatio: round3(z.Breakdown.OwnWorkMedianMs / max(a.Breakdown.OwnWorkMedianMs, 0.001))})
 			}
 		}
 	}
