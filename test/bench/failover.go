@@ -15,6 +15,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/bond-cni/bond-cni/test/internal/probe"
 	"github.com/bond-cni/bond-cni/test/vmctl"
 )
 
@@ -236,13 +237,12 @@ func (b *bench) runFailover(rig failoverRig, conf map[string]any, miimon int, he
 		return err
 	}
 	defer watch.stop()
-	pr, err := newProber(rig.pod, rig.far, rig.farIP, b.opts.probeInterval)
+	pr, stopProbing, err := startProbing(rig.pod, rig.far, rig.farIP, b.opts.probeInterval)
 	if err != nil {
 		return err
 	}
-	pr.start()
-	defer pr.finish()
-	if err := waitFor(15*time.Second, "first probe echoes", func() (bool, error) { return pr.replyCount() > 20, nil }); err != nil {
+	defer stopProbing()
+	if err := waitFor(15*time.Second, "first probe echoes", func() (bool, error) { return replies(pr) > 20, nil }); err != nil {
 		return fmt.Errorf("failover %s miimon %d: %w", rig.kind, miimon, err)
 	}
 	trials := b.opts.trials
@@ -262,14 +262,13 @@ func (b *bench) runFailover(rig failoverRig, conf map[string]any, miimon int, he
 	return nil
 }
 
-func (b *bench) failoverTrial(rig failoverRig, pr *prober, watch *linkWatch, miimon int) (FailoverTrial, error) {
+func (b *bench) failoverTrial(rig failoverRig, pr *probe.Prober, watch *linkWatch, miimon int) (FailoverTrial, error) {
 	var t FailoverTrial
 	active, activeIdx, err := rig.activeSlave()
 	if err != nil {
 		return t, err
 	}
 	time.Sleep(500 * time.Millisecond)
-	sent0, recv0 := pr.counts()
 	before := time.Now()
 	if err := rig.cut(active); err != nil {
 		return t, fmt.Errorf("cut %s: %w", active, err)
@@ -280,21 +279,24 @@ func (b *bench) failoverTrial(rig failoverRig, pr *prober, watch *linkWatch, mii
 	// Done when the bond switched and echoes flow again for a while.
 	err = waitFor(20*time.Second, "failover and echoes after it", func() (bool, error) {
 		sw, ok := switchedAt()
-		return ok && pr.lastReply().After(sw) && time.Since(sw) > 300*time.Millisecond && time.Since(pr.lastReply()) < 50*time.Millisecond, nil
+		return ok && pr.LastReply().After(sw) && time.Since(sw) > 300*time.Millisecond && time.Since(pr.LastReply()) < 50*time.Millisecond, nil
 	})
 	if err != nil {
 		_ = rig.heal(active)
 		return t, err
 	}
 	time.Sleep(200 * time.Millisecond)
-	sent1, recv1 := pr.counts()
-	t.Sent, t.Lost = sent1-sent0, max(0, (sent1-sent0)-(recv1-recv0))
-	gap, gapFrom, gapTo := pr.gapSince(before.Add(-300 * time.Millisecond))
-	t.GapMs = ms(gap)
-	t.GapStartAfterCutMs = ms(gapFrom.Sub(before))
-	t.SendGapMs = ms(pr.sendGapSince(before.Add(-300 * time.Millisecond)))
-	outage, outageLost := pr.outageSince(before.Add(-300 * time.Millisecond))
-	t.OutageMs, t.OutageLost = ms(outage), outageLost
+	// The trial's probes: from 300 ms before the cut to 100 ms ago (later
+	// ones may still be on their way back).
+	r := pr.Snapshot().Between(before.Add(-300*time.Millisecond), time.Now().Add(-100*time.Millisecond))
+	t.Sent, t.Lost = r.Sent(), r.Lost()
+	var gapTo time.Time
+	if g, ok := r.LongestGap(); ok {
+		t.GapMs, t.GapStartAfterCutMs, gapTo = ms(g.Duration()), ms(g.From.Sub(before)), g.To
+	}
+	t.SendGapMs = ms(sendPause(r))
+	out, outLost := outage(r)
+	t.OutageMs, t.OutageLost = ms(out), outLost
 	if b.opts.verbose {
 		watch.dump(before, activeIdx, b.logf)
 	}
