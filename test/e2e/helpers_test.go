@@ -22,6 +22,8 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
+
+	"github.com/bond-cni/bond-cni/test/internal/netenv"
 )
 
 // requireKernel fails (never skips silently) when the test bed promised a
@@ -100,80 +102,29 @@ func (p *pod) do(t *testing.T, f func() error) {
 	}
 }
 
-// sw is a "switch": a netns with a bridge that the pod's links plug into,
-// so they have carrier and a peer on the other side.
-type sw struct {
-	ns     ns.NetNS
-	bridge string
-	n      int
-}
+// sw is a "switch" the pod's links plug into, so they have carrier and a
+// peer on the other side.
+type sw struct{ *netenv.Switch }
 
 func newSwitch(t *testing.T) *sw {
 	t.Helper()
-	n, err := testutils.NewNS()
+	s, err := netenv.NewSwitch()
 	if err != nil {
-		t.Fatalf("create switch netns: %v", err)
+		t.Fatalf("create switch: %v", err)
 	}
-	t.Cleanup(func() { n.Close(); _ = testutils.UnmountNS(n) })
-	s := &sw{ns: n, bridge: "br0"}
-	err = n.Do(func(ns.NetNS) error {
-		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: s.bridge}}
-		if err := netlink.LinkAdd(br); err != nil {
-			return err
-		}
-		return netlink.LinkSetUp(br)
-	})
-	if err != nil {
-		t.Fatalf("create bridge: %v", err)
-	}
-	return s
+	t.Cleanup(func() { _ = s.Close() })
+	return &sw{s}
 }
 
 // plug creates a veth with one end named name inside target and the other
 // end on the switch's bridge, both up. It returns the switch-side name.
 func (s *sw) plug(t *testing.T, target ns.NetNS, name string) string {
 	t.Helper()
-	s.n++
-	peer := fmt.Sprintf("sw%d", s.n)
-	err := s.ns.Do(func(ns.NetNS) error {
-		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: peer, MTU: 1500}, PeerName: name}
-		if err := netlink.LinkAdd(veth); err != nil {
-			return fmt.Errorf("add veth %s: %w", name, err)
-		}
-		inner, err := netlinksafe.LinkByName(name)
-		if err != nil {
-			return err
-		}
-		if err := netlink.LinkSetNsFd(inner, int(target.Fd())); err != nil {
-			return err
-		}
-		br, err := netlinksafe.LinkByName(s.bridge)
-		if err != nil {
-			return err
-		}
-		outer, err := netlinksafe.LinkByName(peer)
-		if err != nil {
-			return err
-		}
-		if err := netlink.LinkSetMaster(outer, br); err != nil {
-			return err
-		}
-		return netlink.LinkSetUp(outer)
-	})
+	port, err := s.Plug(target, name)
 	if err != nil {
-		t.Fatalf("plug %s: %v", name, err)
+		t.Fatal(err)
 	}
-	err = target.Do(func(ns.NetNS) error {
-		l, err := netlinksafe.LinkByName(name)
-		if err != nil {
-			return err
-		}
-		return netlink.LinkSetUp(l)
-	})
-	if err != nil {
-		t.Fatalf("set %s up: %v", name, err)
-	}
-	return peer
+	return port
 }
 
 // podWithLinks makes a pod with veth links net1..netN plugged into a new

@@ -10,6 +10,8 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
+
+	"github.com/bond-cni/bond-cni/test/internal/netenv"
 )
 
 // Peer is the far end of the pod's traffic: a NIC on the PFs' L2 segment,
@@ -121,96 +123,8 @@ func hasCarrier(l netlink.Link) bool {
 	return l.Attrs().RawFlags&0x10000 != 0 // IFF_LOWER_UP
 }
 
-// Switch is a "switch" netns with a bridge: veth links plugged into it
-// from a pod have carrier at once, and setting their switch-side end down
-// drops that carrier at once, which measures the bond's own failover
-// floor. The bridge holds the gateway addresses, so it is also the peer.
-type Switch struct {
-	NS     ns.NetNS
-	Bridge string
-	ports  int
-}
+// Switch is the shared "switch" netns with a bridge (see netenv).
+type Switch = netenv.Switch
 
-// NewSwitch makes the netns and its bridge, with addrs on the bridge.
-func NewSwitch(addrs ...*net.IPNet) (*Switch, error) {
-	n, err := testutils.NewNS()
-	if err != nil {
-		return nil, err
-	}
-	s := &Switch{NS: n, Bridge: "br0"}
-	err = n.Do(func(ns.NetNS) error {
-		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: s.Bridge}}
-		if err := netlink.LinkAdd(br); err != nil {
-			return err
-		}
-		if lo, err := netlinksafe.LinkByName("lo"); err == nil {
-			_ = netlink.LinkSetUp(lo)
-		}
-		return upWithAddrs(s.Bridge, addrs)
-	})
-	if err != nil {
-		return nil, errors.Join(err, s.Close())
-	}
-	return s, nil
-}
-
-// Plug makes a veth with one end named name in target (up) and the other
-// on the bridge (up), and returns the switch-side name.
-func (s *Switch) Plug(target ns.NetNS, name string) (string, error) {
-	s.ports++
-	port := fmt.Sprintf("sw%d", s.ports)
-	err := s.NS.Do(func(ns.NetNS) error {
-		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: port, MTU: 1500}, PeerName: name}); err != nil {
-			return fmt.Errorf("add veth %s/%s: %w", port, name, err)
-		}
-		inner, err := netlinksafe.LinkByName(name)
-		if err != nil {
-			return err
-		}
-		if err := netlink.LinkSetNsFd(inner, int(target.Fd())); err != nil {
-			return err
-		}
-		br, err := netlinksafe.LinkByName(s.Bridge)
-		if err != nil {
-			return err
-		}
-		outer, err := netlinksafe.LinkByName(port)
-		if err != nil {
-			return err
-		}
-		if err := netlink.LinkSetMaster(outer, br); err != nil {
-			return err
-		}
-		return netlink.LinkSetUp(outer)
-	})
-	if err != nil {
-		return "", err
-	}
-	return port, target.Do(func(ns.NetNS) error {
-		l, err := netlinksafe.LinkByName(name)
-		if err != nil {
-			return err
-		}
-		return netlink.LinkSetUp(l)
-	})
-}
-
-// SetPort sets a switch-side port up or down.
-func (s *Switch) SetPort(port string, up bool) error {
-	return s.NS.Do(func(ns.NetNS) error {
-		l, err := netlinksafe.LinkByName(port)
-		if err != nil {
-			return err
-		}
-		if up {
-			return netlink.LinkSetUp(l)
-		}
-		return netlink.LinkSetDown(l)
-	})
-}
-
-// Close removes the switch netns (and with it the bridge and the veths).
-func (s *Switch) Close() error {
-	s.NS.Close()
-	return testutils.UnmountNS(s.NS)
-}
+// NewSwitch makes a switch with addrs on its bridge.
+func NewSwitch(addrs ...*net.IPNet) (*Switch, error) { return netenv.NewSwitch(addrs...) }
