@@ -208,7 +208,7 @@ func (b *bench) failoverVeth(miimon int) error {
 			return err
 		}
 	}
-	rig := failoverRig{kind: "veth", pod: p, far: s.ns, farIP: net.IPv4(10, 77, 0, 254), slaves: []string{"net1", "net2"},
+	rig := failoverRig{kind: "veth", pod: p, far: s.NS, farIP: net.IPv4(10, 77, 0, 254), slaves: []string{"net1", "net2"},
 		cut:  func(slave string) error { return s.setPeer(peers[slave], false) },
 		heal: func(slave string) error { return s.setPeer(peers[slave], true) }}
 	conf := map[string]any{"cniVersion": "1.0.0", "name": "bench-failover-veth", "type": "bond",

@@ -16,6 +16,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/bond-cni/bond-cni/test/internal/netenv"
 )
 
 // netnsSet tracks the namespaces the bench made, to remove them at the end.
@@ -45,78 +47,32 @@ type pod struct {
 }
 
 // sw is a "switch": a netns with a bridge the pods' links plug into, so
-// they have carrier and a peer.
-type sw struct {
-	ns     ns.NetNS
-	bridge string
-	n      int
-}
+// they have carrier and a peer. The bench's netnsSet removes it.
+type sw struct{ *netenv.Switch }
 
 func newSwitch(set *netnsSet, bridgeCIDR string) (*sw, error) {
-	n, err := set.create()
+	var addrs []*net.IPNet
+	if bridgeCIDR != "" {
+		ip, ipnet, err := net.ParseCIDR(bridgeCIDR)
+		if err != nil {
+			return nil, err
+		}
+		ipnet.IP = ip
+		addrs = append(addrs, ipnet)
+	}
+	s, err := netenv.NewSwitch(addrs...)
 	if err != nil {
 		return nil, err
 	}
-	s := &sw{ns: n, bridge: "br0"}
-	err = n.Do(func(ns.NetNS) error {
-		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: s.bridge}}
-		if err := netlink.LinkAdd(br); err != nil {
-			return err
-		}
-		if bridgeCIDR != "" {
-			if err := addAddr(s.bridge, bridgeCIDR); err != nil {
-				return err
-			}
-		}
-		return setUp(s.bridge, true)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create switch bridge: %w", err)
-	}
-	return s, nil
+	set.all = append(set.all, s.NS)
+	return &sw{s}, nil
 }
 
-// plug makes a veth with one end called name in target (up) and the other
-// on the switch's bridge (up); it returns the switch-side name.
-func (s *sw) plug(target ns.NetNS, name string) (string, error) {
-	s.n++
-	peer := fmt.Sprintf("sw%d", s.n)
-	err := s.ns.Do(func(ns.NetNS) error {
-		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: peer, MTU: 1500}, PeerName: name}
-		if err := netlink.LinkAdd(veth); err != nil {
-			return fmt.Errorf("add veth %s: %w", name, err)
-		}
-		inner, err := netlinksafe.LinkByName(name)
-		if err != nil {
-			return err
-		}
-		if err := netlink.LinkSetNsFd(inner, int(target.Fd())); err != nil {
-			return err
-		}
-		br, err := netlinksafe.LinkByName(s.bridge)
-		if err != nil {
-			return err
-		}
-		outer, err := netlinksafe.LinkByName(peer)
-		if err != nil {
-			return err
-		}
-		if err := netlink.LinkSetMaster(outer, br); err != nil {
-			return err
-		}
-		return netlink.LinkSetUp(outer)
-	})
-	if err != nil {
-		return "", fmt.Errorf("plug %s: %w", name, err)
-	}
-	return peer, target.Do(func(ns.NetNS) error { return setUp(name, true) })
-}
+func (s *sw) plug(target ns.NetNS, name string) (string, error) { return s.Plug(target, name) }
 
-// setPeer sets a switch-side link up or down; the other end's carrier
+// setPeer sets a switch-side port up or down; the other end's carrier
 // follows at once.
-func (s *sw) setPeer(peer string, up bool) error {
-	return s.ns.Do(func(ns.NetNS) error { return setUp(peer, up) })
-}
+func (s *sw) setPeer(peer string, up bool) error { return s.SetPort(peer, up) }
 
 func setUp(name string, up bool) error {
 	l, err := netlinksafe.LinkByName(name)
