@@ -15,6 +15,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/bond-cni/bond-cni/test/internal/netenv"
 	"github.com/bond-cni/bond-cni/test/internal/probe"
 	"github.com/bond-cni/bond-cni/test/vmctl"
 )
@@ -145,13 +146,13 @@ func (b *bench) failoverVF(miimon int) error {
 			var e1, e2 error
 			wg.Add(2)
 			go func() { defer wg.Done(); e1 = vmctl.SetLink(pf.Netdev, false) }()
-			go func() { defer wg.Done(); e2 = setUp(pf.Name, false) }()
+			go func() { defer wg.Done(); e2 = netenv.SetUp(pf.Name, false) }()
 			wg.Wait()
 			return errors.Join(e1, e2)
 		},
 		heal: func(slave string) error {
 			pf := pfOf[slave]
-			return errors.Join(vmctl.SetLink(pf.Netdev, true), setUp(pf.Name, true))
+			return errors.Join(vmctl.SetLink(pf.Netdev, true), netenv.SetUp(pf.Name, true))
 		}}
 	conf := map[string]any{"cniVersion": "1.0.0", "name": "bench-failover-vf", "type": "bond",
 		"mode": "active-backup", "failOverMac": 1, "miimon": fmt.Sprint(miimon), "linksInContainer": true,
@@ -182,7 +183,7 @@ func (b *bench) peerNetns() (ns.NetNS, error) {
 		if err := addAddr(name, "10.56.217.250/24"); err != nil {
 			return err
 		}
-		return setUp(name, true)
+		return netenv.SetUp(name, true)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("peer NIC %s: %w", name, err)

@@ -74,17 +74,6 @@ func (s *sw) plug(target ns.NetNS, name string) (string, error) { return s.Plug(
 // follows at once.
 func (s *sw) setPeer(peer string, up bool) error { return s.SetPort(peer, up) }
 
-func setUp(name string, up bool) error {
-	l, err := netlinksafe.LinkByName(name)
-	if err != nil {
-		return err
-	}
-	if up {
-		return netlink.LinkSetUp(l)
-	}
-	return netlink.LinkSetDown(l)
-}
-
 func addAddr(name, cidr string) error {
 	l, err := netlinksafe.LinkByName(name)
 	if err != nil {

@@ -38,7 +38,7 @@ func NewSwitch(addrs ...*net.IPNet) (*Switch, error) {
 		if err := SetUp("lo", true); err != nil {
 			return err
 		}
-		return upWithAddrs(s.Bridge, addrs)
+		return UpWithAddrs(s.Bridge, addrs)
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("create switch bridge: %w", err), s.Close())
@@ -105,7 +105,9 @@ func SetUp(name string, up bool) error {
 	return netlink.LinkSetDown(l)
 }
 
-func upWithAddrs(name string, addrs []*net.IPNet) error {
+// UpWithAddrs adds addrs to a link in the calling thread's netns and
+// sets it up.
+func UpWithAddrs(name string, addrs []*net.IPNet) error {
 	l, err := netlinksafe.LinkByName(name)
 	if err != nil {
 		return err

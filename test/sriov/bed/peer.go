@@ -41,7 +41,7 @@ func NewPeer(link string, addrs ...*net.IPNet) (*Peer, error) {
 		return nil, fmt.Errorf("move peer NIC %q into its netns: %w", link, err)
 	}
 	err = n.Do(func(ns.NetNS) error {
-		if err := upWithAddrs(link, addrs); err != nil {
+		if err := netenv.UpWithAddrs(link, addrs); err != nil {
 			return err
 		}
 		if lo, err := netlinksafe.LinkByName("lo"); err == nil {
@@ -53,19 +53,6 @@ func NewPeer(link string, addrs ...*net.IPNet) (*Peer, error) {
 		return nil, errors.Join(err, p.Close())
 	}
 	return p, nil
-}
-
-func upWithAddrs(name string, addrs []*net.IPNet) error {
-	l, err := netlinksafe.LinkByName(name)
-	if err != nil {
-		return err
-	}
-	for _, a := range addrs {
-		if err := netlink.AddrAdd(l, &netlink.Addr{IPNet: a}); err != nil {
-			return fmt.Errorf("add %s to %s: %w", a, name, err)
-		}
-	}
-	return netlink.LinkSetUp(l)
 }
 
 // Close moves the NIC back to the host netns, as it was, and removes the
