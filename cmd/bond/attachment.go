@@ -31,7 +31,7 @@ func newAttachment(args *skel.CmdArgs, conf *config.Conf) *attachment {
 		args:   args,
 		conf:   conf,
 		ifName: args.IfName,
-		store:  state.Store{Dir: stateDir},
+		store:  state.Store{Dir: stateDir, BeforeRename: func() { failpoint("record-before-rename") }},
 		log:    newLogger(conf.LogFile, conf.LogLevel, shortID(args.ContainerID)+"/"+args.IfName),
 	}
 	if conf.BondName != "" {

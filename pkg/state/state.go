@@ -30,11 +30,28 @@ type Record struct {
 }
 
 // Store is a directory of records.
-type Store struct{ Dir string }
+type Store struct {
+	Dir string
+	// BeforeRename, when set, runs between writing the temp file and
+	// renaming it into place; the crash tests kill the plugin there.
+	BeforeRename func()
+}
+
+func (s Store) key(containerID, ifName string) string {
+	sum := sha256.Sum256([]byte(containerID + "\x00" + ifName))
+	return hex.EncodeToString(sum[:16])
+}
 
 func (s Store) path(containerID, ifName string) string {
-	sum := sha256.Sum256([]byte(containerID + "\x00" + ifName))
-	return filepath.Join(s.Dir, hex.EncodeToString(sum[:16])+".json")
+	return filepath.Join(s.Dir, s.key(containerID, ifName)+".json")
+}
+
+// tempPath is fixed per attachment rather than random: the runtime never
+// runs two calls for one attachment at once, and a plugin killed between
+// writing and renaming leaves a file that the next Save overwrites and
+// Remove (DEL) deletes, instead of an orphan nobody can attribute.
+func (s Store) tempPath(containerID, ifName string) string {
+	return filepath.Join(s.Dir, "."+s.key(containerID, ifName)+".tmp")
 }
 
 // Save writes the record atomically: a temp file in the same directory,
@@ -47,7 +64,7 @@ func (s Store) Save(r Record) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.Dir, ".record-*")
+	tmp, err := os.OpenFile(s.tempPath(r.ContainerID, r.IfName), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("failed to write state record: %w", err)
 	}
@@ -62,6 +79,9 @@ func (s Store) Save(r Record) error {
 	}
 	if err := tmp.Close(); err != nil {
 		return err
+	}
+	if s.BeforeRename != nil {
+		s.BeforeRename()
 	}
 	return os.Rename(tmp.Name(), s.path(r.ContainerID, r.IfName))
 }
@@ -82,11 +102,13 @@ func (s Store) Load(containerID, ifName string) (*Record, error) {
 	return &r, nil
 }
 
-// Remove deletes the record; a missing record is fine.
+// Remove deletes the record and any temp file a crashed Save left; a
+// missing record is fine.
 func (s Store) Remove(containerID, ifName string) error {
-	err := os.Remove(s.path(containerID, ifName))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("failed to remove state record: %w", err)
+	for _, p := range []string{s.path(containerID, ifName), s.tempPath(containerID, ifName)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("failed to remove state record: %w", err)
+		}
 	}
 	return nil
 }

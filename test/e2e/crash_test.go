@@ -34,19 +34,19 @@ type crashCase struct {
 var crashCases = []crashCase{
 	{
 		name: "pod links active-backup", mode: "active-backup", primary: true,
-		points: []string{"after-inspect", "after-record", "after-bond-create", "after-enslave:1", "after-enslave:2",
+		points: []string{"after-inspect", "record-before-rename", "after-record", "after-bond-create", "after-enslave:1", "after-enslave:2",
 			"after-enslave-all", "after-bond-up", "after-primary", "after-build", "after-ipam-add", "after-ipam-configure"},
 		delPoints: []string{"del-after-ipam", "del-after-release"},
 	},
 	{
 		name: "pod links balance-alb shared MAC", mode: "balance-alb", sameMACs: true,
-		points: []string{"after-inspect", "after-record", "after-bond-create", "after-unique-mac", "after-enslave:1",
+		points: []string{"after-inspect", "record-before-rename", "after-record", "after-bond-create", "after-unique-mac", "after-enslave:1",
 			"after-enslave:2", "after-enslave-all", "after-bond-up", "after-build", "after-ipam-add", "after-ipam-configure"},
 		delPoints: []string{"del-after-ipam", "del-after-release"},
 	},
 	{
 		name: "host links active-backup", hostLinks: true, mode: "active-backup", primary: true,
-		points: []string{"after-inspect", "after-record", "after-claim-link:1", "after-claim-link:2", "after-bond-create",
+		points: []string{"after-inspect", "record-before-rename", "after-record", "after-claim-link:1", "after-claim-link:2", "after-bond-create",
 			"after-enslave:1", "after-enslave:2", "after-enslave-all", "after-bond-up", "after-primary", "after-build",
 			"after-ipam-add", "after-ipam-configure"},
 		delPoints: []string{"del-after-ipam", "del-after-release", "del-after-return-link:1", "del-after-return-link:2"},
