@@ -25,6 +25,9 @@ func cmdAdd(args *skel.CmdArgs) error {
 		return err
 	}
 	a.log.Step("ADD start")
+	for _, w := range conf.Warnings {
+		a.log.Warnf("%s", w)
+	}
 	unlock, err := a.lockHostLinks(!conf.LinksInContainer)
 	if err != nil {
 		return err

@@ -33,6 +33,9 @@ type Conf struct {
 	MAC              net.HardwareAddr
 	LogFile          string
 	LogLevel         string
+	// Warnings are things worth telling the user that do not stop ADD,
+	// such as a misspelt key that is ignored.
+	Warnings []string
 }
 
 // Option returns the option set for key, if any.
@@ -85,11 +88,16 @@ func Load(stdin []byte, cniArgs string) (*Conf, error) {
 	if err := json.Unmarshal(stdin, &w); err != nil {
 		return nil, invalid("invalid JSON config: %v", err)
 	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(stdin, &keys); err != nil {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(stdin, &raw); err != nil {
 		return nil, invalid("invalid JSON config: %v", err)
 	}
-	c := &Conf{NetConf: w.NetConf, BondName: w.IfName, LogFile: w.LogFile, LogLevel: w.LogLevel}
+	keys, err := matchOptionKeys(raw)
+	if err != nil {
+		return nil, err
+	}
+	c := &Conf{NetConf: w.NetConf, BondName: w.IfName, LogFile: w.LogFile, LogLevel: w.LogLevel,
+		Warnings: unknownKeyWarnings(raw)}
 	steps := []func() error{
 		func() error { return checkNetConf(c) },
 		func() error { return parseLinks(c, w.Links) },

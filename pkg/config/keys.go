@@ -1,0 +1,120 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// topLevelKeys are the keys other than bond options that a config may
+// carry: the CNI standard ones, what runtimes inject, and ours.
+var topLevelKeys = []string{
+	"cniVersion", "cniVersions", "name", "type", "ipam", "dns", "runtimeConfig", "args", "prevResult",
+	"capabilities", "ifname", "mode", "links", "linksInContainer", "mtu", "mac", "logFile", "logLevel",
+}
+
+// matchOptionKeys rewrites the config's option keys to their canonical
+// spelling. The reference plugin reads its options with encoding/json,
+// which takes an exact match or else a case-insensitive one, so
+// "failoverMac" and "MIIMON" work there and must work here. Two spellings
+// of one option would be silently resolved by key order; they are an error.
+func matchOptionKeys(keys map[string]json.RawMessage) (map[string]json.RawMessage, error) {
+	out := make(map[string]json.RawMessage, len(keys))
+	for k, v := range keys {
+		out[k] = v
+	}
+	for _, spec := range optionSpecs {
+		for _, canon := range []string{spec.key, spec.alias} {
+			if canon == "" {
+				continue
+			}
+			var found []string
+			for k := range keys {
+				if strings.EqualFold(k, canon) {
+					found = append(found, k)
+				}
+			}
+			if len(found) > 1 {
+				sort.Strings(found)
+				return nil, invalid("%s is given more than once (%s); give one", canon, strings.Join(found, ", "))
+			}
+			if len(found) == 1 && found[0] != canon {
+				delete(out, found[0])
+				out[canon] = keys[found[0]]
+			}
+		}
+	}
+	return out, nil
+}
+
+// unknownKeyWarnings names each key nothing reads that is one or two
+// typing slips from a key we know ("miimom"): the plugin ignores unknown
+// keys, as the reference does, but a misspelt option otherwise silently
+// falls back to its default.
+func unknownKeyWarnings(keys map[string]json.RawMessage) []string {
+	known := append([]string(nil), topLevelKeys...)
+	for _, spec := range optionSpecs {
+		known = append(known, spec.key)
+		if spec.alias != "" {
+			known = append(known, spec.alias)
+		}
+	}
+	var warnings []string
+	for k := range keys {
+		if isKnownKey(k, known) {
+			continue
+		}
+		if near := nearestKey(k, known); near != "" {
+			warnings = append(warnings, fmt.Sprintf("config key %q is not one the plugin reads and is ignored; did you mean %q?", k, near))
+		}
+	}
+	sort.Strings(warnings)
+	return warnings
+}
+
+func isKnownKey(k string, known []string) bool {
+	for _, n := range known {
+		if strings.EqualFold(k, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// nearestKey returns the known key within edit distance 2 of k, ignoring
+// case, or "" when none is that close. Keys under 5 characters are not
+// matched: too many short words are two edits from "mtu" or "mac".
+func nearestKey(k string, known []string) string {
+	if len(k) < 5 {
+		return ""
+	}
+	best, bestDist := "", 3
+	for _, n := range known {
+		if d := editDistance(strings.ToLower(k), strings.ToLower(n)); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
