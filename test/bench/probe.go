@@ -1,10 +1,7 @@
 package main
 
 import (
-	"encoding/binary"
-	"errors"
 	"net"
-	"os"
 	"sort"
 	"time"
 
@@ -14,42 +11,11 @@ import (
 )
 
 // The failover rows use test/internal/probe's Prober (numbered probes at a
-// fixed interval, send and reply times per probe) over the transport
-// below: UDP like probe.UDP, but a send that cannot be queued within one
-// interval gives up and the probe counts as lost. With the path down, the
-// socket's send buffer fills after a few hundred probes and a blocking
-// send would stall the prober, hiding the losses.
+// fixed interval, send and reply times per probe) over its UDP transport,
+// with sends bounded by one interval so that a full send buffer while the
+// path is down counts probes as lost instead of stalling the prober.
 
 const probePort = 7007
-
-type udpProbe struct {
-	conn     *net.UDPConn
-	interval time.Duration
-	buf      []byte
-}
-
-func (u *udpProbe) Send(seq uint64) error {
-	b := make([]byte, 8)
-	binary.BigEndian.PutUint64(b, seq)
-	_ = u.conn.SetWriteDeadline(time.Now().Add(u.interval))
-	_, err := u.conn.Write(b)
-	return err
-}
-
-func (u *udpProbe) Receive() (uint64, error) {
-	for {
-		n, err := u.conn.Read(u.buf)
-		if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
-			return 0, err
-		}
-		if err != nil || n < 8 {
-			continue // ICMP errors for earlier datagrams while the path is down
-		}
-		return binary.BigEndian.Uint64(u.buf), nil
-	}
-}
-
-func (u *udpProbe) Close() error { return u.conn.Close() }
 
 // startProbing opens the echo socket on farIP inside far and the probe
 // socket inside pod (sockets keep their netns whatever thread uses them),
@@ -63,26 +29,18 @@ func startProbing(pod, far ns.NetNS, farIP net.IP, interval time.Duration) (pr *
 	if err != nil {
 		return nil, nil, err
 	}
-	go func() {
-		buf := make([]byte, 64)
-		for {
-			n, from, err := echo.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			_, _ = echo.WriteToUDP(buf[:n], from)
-		}
-	}()
-	var conn *net.UDPConn
+	go func() { _ = probe.ServeUDPEcho(echo) }()
+	var tr *probe.UDP
 	err = pod.Do(func(ns.NetNS) (err error) {
-		conn, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: farIP, Port: probePort})
+		tr, err = probe.DialUDP(&net.UDPAddr{IP: farIP, Port: probePort})
 		return err
 	})
 	if err != nil {
 		echo.Close()
 		return nil, nil, err
 	}
-	pr = probe.Start(&udpProbe{conn: conn, interval: interval, buf: make([]byte, 64)}, interval)
+	tr.SendTimeout = interval
+	pr = probe.Start(tr, interval)
 	return pr, func() { pr.Stop(200 * time.Millisecond); echo.Close() }, nil
 }
 

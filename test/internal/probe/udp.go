@@ -3,12 +3,18 @@ package probe
 import (
 	"errors"
 	"net"
+	"time"
 )
 
 // UDP sends probes as datagrams to an echo responder (ServeUDPEcho).
 type UDP struct {
-	conn *net.UDPConn
-	buf  []byte
+	// SendTimeout, when set, bounds each Send: with the path down the
+	// socket's send buffer fills after a few hundred probes, and a send
+	// that blocks would stall the prober and hide the losses. Set it to
+	// the probe interval; a probe not queued in time counts as lost.
+	SendTimeout time.Duration
+	conn        *net.UDPConn
+	buf         []byte
 }
 
 // DialUDP opens a UDP socket to the responder in the calling thread's
@@ -23,6 +29,9 @@ func DialUDP(target *net.UDPAddr) (*UDP, error) {
 
 // Send sends probe seq.
 func (u *UDP) Send(seq uint64) error {
+	if u.SendTimeout > 0 {
+		_ = u.conn.SetWriteDeadline(time.Now().Add(u.SendTimeout))
+	}
 	_, err := u.conn.Write(encodePayload(seq))
 	return err
 }
