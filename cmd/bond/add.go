@@ -90,7 +90,31 @@ func (a *attachment) add(undo *undoStack) (*current.Result, error) {
 	}
 	a.log.Step("IPAM configured")
 	failpoint("after-ipam-configure")
-	return result, nil
+	return a.afterPrevResult(result)
+}
+
+// afterPrevResult puts a chain's previous result first, as the spec asks
+// of a plugin given one: its interfaces, addresses, routes and DNS stay,
+// and ours follow, with our addresses' interface indexes moved along.
+func (a *attachment) afterPrevResult(ours *current.Result) (*current.Result, error) {
+	if a.conf.PrevResult == nil {
+		return ours, nil
+	}
+	prev, err := current.NewResultFromResult(a.conf.PrevResult)
+	if err != nil {
+		return nil, cniError(types.ErrDecodingFailure, "failed to convert prevResult: %v", err)
+	}
+	offset := len(prev.Interfaces)
+	out := &current.Result{CNIVersion: current.ImplementedSpecVersion}
+	out.Interfaces = append(prev.Interfaces, ours.Interfaces...)
+	out.IPs = prev.IPs
+	for _, ipc := range ours.IPs {
+		ipc.Interface = current.Int(*ipc.Interface + offset)
+		out.IPs = append(out.IPs, ipc)
+	}
+	out.Routes = append(prev.Routes, ours.Routes...)
+	out.DNS = mergeDNS(ours.DNS, prev.DNS)
+	return out, nil
 }
 
 // inspectLinks checks the links without changing anything.

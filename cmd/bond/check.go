@@ -8,7 +8,6 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
-	"github.com/containernetworking/cni/pkg/version"
 	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/ipam"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
@@ -25,11 +24,8 @@ func cmdCheck(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
-	if conf.RawPrevResult == nil {
+	if conf.PrevResult == nil { // Load parsed it
 		return cniError(types.ErrInvalidNetworkConfig, "CHECK: required prevResult missing")
-	}
-	if err := version.ParsePrevResult(&conf.NetConf); err != nil {
-		return cniError(types.ErrDecodingFailure, "CHECK: failed to parse prevResult: %v", err)
 	}
 	prev, err := current.NewResultFromResult(conf.PrevResult)
 	if err != nil {
@@ -62,7 +58,7 @@ func (a *attachment) check(prev *current.Result) error {
 		bond.Verify(b.Index, a.conf.Mode, a.conf.Options, primary),
 		a.checkSlaves(b),
 		a.checkLinkAttrs(b, prev),
-		ip.ValidateExpectedInterfaceIPs(a.ifName, prev.IPs),
+		ip.ValidateExpectedInterfaceIPs(a.ifName, ipsOf(prev, a.ifName)),
 		ip.ValidateExpectedRoute(prev.Routes),
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -146,4 +142,20 @@ func (a *attachment) expectedMAC(prev *current.Result) string {
 		}
 	}
 	return ""
+}
+
+// ipsOf returns the result's addresses that belong to the named interface
+// in the pod: in a chain, prevResult also holds other plugins' addresses.
+func ipsOf(res *current.Result, name string) []*current.IPConfig {
+	var out []*current.IPConfig
+	for _, ipc := range res.IPs {
+		if ipc.Interface == nil {
+			out = append(out, ipc)
+			continue
+		}
+		if i := *ipc.Interface; i >= 0 && i < len(res.Interfaces) && res.Interfaces[i].Name == name && res.Interfaces[i].Sandbox != "" {
+			out = append(out, ipc)
+		}
+	}
+	return out
 }

@@ -25,11 +25,16 @@ func main() {
 		fmt.Println(buildinfo.About())
 		return
 	}
-	skel.PluginMainFuncs(skel.CNIFuncs{
+	stdin := captureStdin()
+	err := skel.PluginMainFuncsWithError(skel.CNIFuncs{
 		Add:    cmdAdd,
 		Del:    cmdDel,
 		Check:  cmdCheck,
 		Status: cmdStatus,
 		GC:     cmdGC,
 	}, version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"), buildinfo.About())
+	if err != nil {
+		printError(err, stdin)
+		os.Exit(1)
+	}
 }

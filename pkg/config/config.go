@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/cni/pkg/version"
 )
 
 // DefaultMiimon is used when neither miimon nor arpInterval is given: the
@@ -123,6 +124,13 @@ func invalid(format string, a ...any) *types.Error {
 func checkNetConf(c *Conf) error {
 	if c.IPAM.Type == "bond" {
 		return invalid(`ipam: "bond" is not an IPAM plugin`)
+	}
+	// A chained plugin must pass the previous result on (ADD) or check
+	// against it (CHECK); a broken one is refused before anything changes.
+	if c.RawPrevResult != nil {
+		if err := version.ParsePrevResult(&c.NetConf); err != nil {
+			return invalid("prevResult: %v", err)
+		}
 	}
 	if c.BondName != "" {
 		if err := checkIfName(c.BondName); err != nil {

@@ -291,7 +291,7 @@ func TestRuntimeInjectedKeys(t *testing.T) {
 	if len(c.ValidAttachments) != 1 || c.ValidAttachments[0].IfName != "net3" {
 		t.Errorf("ValidAttachments = %+v", c.ValidAttachments)
 	}
-	if c.RawPrevResult == nil {
+	if c.PrevResult == nil {
 		t.Error("prevResult dropped")
 	}
 	// Each key alone, including empty forms.
@@ -325,4 +325,16 @@ func TestLoadIsRepeatable(t *testing.T) {
 	if string(aj) != string(bj) {
 		t.Errorf("Options differ after reuse of stdin:\n%s\n%s", aj, bj)
 	}
+}
+
+// A chained plugin's previous result is parsed up front, so ADD can pass
+// it on and CHECK compare against it; a broken one changes nothing.
+func TestPrevResult(t *testing.T) {
+	c := mustLoad(t, conf("active-backup", obj{"prevResult": obj{"cniVersion": "1.0.0",
+		"interfaces": []obj{{"name": "eth0", "sandbox": "/var/run/netns/p"}},
+		"ips":        []obj{{"address": "10.69.9.9/24", "interface": 0}}}}), "")
+	if c.PrevResult == nil {
+		t.Fatal("prevResult not parsed")
+	}
+	loadErr(t, conf("active-backup", obj{"prevResult": obj{"cniVersion": "1.0.0", "ips": []obj{{"address": "not-an-ip"}}}}), "", "prevResult")
 }

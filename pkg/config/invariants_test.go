@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"strings"
 	"testing"
 )
 
@@ -94,12 +95,14 @@ func checkInvariants(t *testing.T, c *Conf) {
 			t.Errorf("invariant: %s %d not a multiple of miimon %d", k, v, miimon)
 		}
 	}
-	if fom := c.Value("failOverMac", 0); fom != 0 {
-		if c.Mode != ActiveBackup {
-			t.Errorf("invariant: failOverMac %d in mode %s", fom, c.Mode)
-		}
-		if fom == 1 && c.MAC != nil {
-			t.Errorf("invariant: failOverMac active together with mac %s", c.MAC)
+	if c.Mode == ActiveBackup && c.Value("failOverMac", 0) == 1 && c.MAC != nil {
+		t.Errorf("invariant: failOverMac active together with mac %s in active-backup", c.MAC)
+	}
+	for _, o := range c.Options {
+		spec, _ := specFor(o.Key)
+		warned := strings.Contains(strings.Join(c.Warnings, "\n"), o.Key+" has no effect in mode")
+		if idle := spec.usedIn != 0 && !spec.usedIn.allows(c.Mode); warned != idle {
+			t.Errorf("invariant: %s in mode %s: warned %v, want %v", o.Key, c.Mode, warned, idle)
 		}
 	}
 }

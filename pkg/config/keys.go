@@ -62,7 +62,7 @@ func unknownKeyWarnings(keys map[string]json.RawMessage) []string {
 	}
 	var warnings []string
 	for k := range keys {
-		if isKnownKey(k, known) {
+		if isKnownKey(k, known) || strings.HasPrefix(k, "cni.dev/") {
 			continue
 		}
 		if near := nearestKey(k, known); near != "" {

@@ -27,7 +27,11 @@ const (
 
 // optionSpec says how one option is written, its range and the modes that
 // take it. Ranges and mode sets follow the kernel's bond_options.c, so a bad
-// value is refused before anything on the node is touched.
+// value is refused before anything on the node is touched. An option the
+// kernel takes in every mode but acts on in some only (failOverMac,
+// xmitHashPolicy) is accepted everywhere, as the kernel and the reference
+// plugin accept it, with a warning where it does nothing. The ARP target
+// options act only with arpInterval and share its modes.
 type optionSpec struct {
 	key     string
 	alias   string
@@ -35,7 +39,8 @@ type optionSpec struct {
 	min     uint64
 	max     uint64
 	names   []string // kindEnum: names indexed by value
-	modes   modeSet  // zero: every mode
+	modes   modeSet  // where the kernel takes it (zero: every mode); elsewhere an error
+	usedIn  modeSet  // where it has an effect (zero: as modes); elsewhere a warning
 	needs   string   // another option that must be set (non-zero) too
 	summary string
 }
@@ -61,12 +66,12 @@ var optionSpecs = []optionSpec{
 	{key: "arpAllTargets", kind: kindEnum, names: []string{"any", "all"}, modes: arpModes, needs: "arpInterval", summary: "link is up if any/all targets answer"},
 	{key: "arpMissedMax", kind: kindInt, min: 1, max: 255, modes: arpModes, needs: "arpInterval", summary: "missed ARP checks before a link is down"},
 	{key: "primary", kind: kindLink, modes: primaryModes, summary: "preferred slave"},
-	{key: "primaryReselect", kind: kindEnum, names: []string{"always", "better", "failure"}, modes: primaryModes, summary: "when the primary takes over again"},
-	{key: "failOverMac", kind: kindEnum, names: []string{"none", "active", "follow"}, summary: "slave MAC handling in active-backup"},
-	{key: "xmitHashPolicy", kind: kindEnum, names: []string{"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"}, modes: modes(BalanceXOR, LACP, BalanceTLB), summary: "transmit hash"},
+	{key: "primaryReselect", kind: kindEnum, names: []string{"always", "better", "failure"}, usedIn: primaryModes, summary: "when the primary takes over again"},
+	{key: "failOverMac", kind: kindEnum, names: []string{"none", "active", "follow"}, usedIn: modes(ActiveBackup), summary: "slave MAC handling in active-backup"},
+	{key: "xmitHashPolicy", kind: kindEnum, names: []string{"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"}, usedIn: modes(BalanceXOR, LACP, BalanceTLB, BalanceALB), summary: "transmit hash"},
 	{key: "lacpRate", kind: kindEnum, names: []string{"slow", "fast"}, modes: modes(LACP), summary: "LACPDU rate asked of the partner"},
 	{key: "lacpActive", kind: kindEnum, names: onOff, modes: modes(LACP), summary: "send LACPDUs periodically"},
-	{key: "adSelect", kind: kindEnum, names: []string{"stable", "bandwidth", "count"}, modes: modes(LACP), summary: "aggregator selection"},
+	{key: "adSelect", kind: kindEnum, names: []string{"stable", "bandwidth", "count"}, usedIn: modes(LACP), summary: "aggregator selection"},
 	{key: "adActorSysPrio", kind: kindInt, min: 1, max: 65535, modes: modes(LACP), summary: "LACP system priority"},
 	{key: "adUserPortKey", kind: kindInt, max: 1023, modes: modes(LACP), summary: "upper 10 bits of the LACP port key"},
 	{key: "adActorSystem", kind: kindMAC, modes: modes(LACP), summary: "LACP system MAC"},

@@ -1,5 +1,7 @@
 package config
 
+import "fmt"
+
 // validate checks the options against the mode and against each other,
 // and fills in the miimon default.
 func validate(c *Conf) error {
@@ -25,6 +27,10 @@ func checkModes(c *Conf) error {
 		spec, _ := specFor(o.Key)
 		if !spec.modes.allows(c.Mode) {
 			return invalid("%s: not used in mode %s; it applies to %s", o.Key, c.Mode, spec.modes)
+		}
+		if spec.usedIn != 0 && !spec.usedIn.allows(c.Mode) {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s has no effect in mode %s (it acts in %s); the kernel takes it and ignores it",
+				o.Key, c.Mode, spec.usedIn))
 		}
 		if spec.needs != "" && c.Value(spec.needs, 0) == 0 && !defaultsMiimon(c, spec.needs) {
 			return invalid("%s: needs %s to be set", o.Key, spec.needs)
@@ -89,11 +95,8 @@ func checkPrimary(c *Conf) error {
 }
 
 func checkFailOverMac(c *Conf) error {
-	fom := c.Value("failOverMac", 0)
-	if fom != 0 && c.Mode != ActiveBackup {
-		return invalid("failOverMac: %s applies only to active-backup, not %s", ValueName("failOverMac", fom), c.Mode)
-	}
-	if fom == 1 && c.MAC != nil {
+	// In other modes the kernel ignores failOverMac (checkModes warns).
+	if c.Mode == ActiveBackup && c.Value("failOverMac", 0) == 1 && c.MAC != nil {
 		return invalid("mac: with failOverMac active the bond takes the active slave's MAC, so %s would be ignored", c.MAC)
 	}
 	return nil

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -193,20 +194,28 @@ func TestNumGratArpAlias(t *testing.T) {
 	}
 }
 
+// failOverMac is taken in every mode, as the kernel and the reference
+// plugin take it (seed configs switched to balance-rr often keep
+// "failOverMac": 1); outside active-backup it does nothing, and says so.
 func TestFailOverMacModes(t *testing.T) {
 	for _, m := range allModes {
-		for _, v := range []any{0, "0", "none"} {
+		for _, v := range []any{0, "0", "none", 1, "1", "active", 2, "2", "follow"} {
 			c := mustLoad(t, conf(m.String(), obj{"failOverMac": v}), "")
-			if o, ok := c.Option("failOverMac"); !ok || o.Value != 0 {
-				t.Errorf("%s failOverMac %#v = %+v (set %v)", m, v, o, ok)
+			want := map[any]uint64{0: 0, "0": 0, "none": 0, 1: 1, "1": 1, "active": 1, 2: 2, "2": 2, "follow": 2}[v]
+			if o, ok := c.Option("failOverMac"); !ok || o.Value != want {
+				t.Errorf("%s failOverMac %#v = %+v (set %v), want %d", m, v, o, ok, want)
+			}
+			warned := strings.Contains(strings.Join(c.Warnings, "\n"), "failOverMac has no effect in mode "+m.String())
+			if warned != (m != ActiveBackup) {
+				t.Errorf("%s failOverMac %#v: warnings %q", m, v, c.Warnings)
 			}
 		}
-		for _, v := range []any{1, "1", "active", 2, "2", "follow"} {
-			if m == ActiveBackup {
-				mustLoad(t, conf(m.String(), obj{"failOverMac": v}), "")
-				continue
-			}
-			loadErr(t, conf(m.String(), obj{"failOverMac": v}), "", "failOverMac", m.String())
-		}
+	}
+	// The MAC conflict is about active-backup only: elsewhere the kernel
+	// ignores failOverMac and the bond keeps the MAC given.
+	loadErr(t, conf("active-backup", obj{"failOverMac": 1, "mac": "02:00:00:00:00:01"}), "", "mac", "failOverMac")
+	c := mustLoad(t, conf("balance-rr", obj{"failOverMac": 1, "mac": "02:00:00:00:00:01"}), "")
+	if c.MAC.String() != "02:00:00:00:00:01" {
+		t.Errorf("balance-rr with failOverMac 1: MAC %v", c.MAC)
 	}
 }

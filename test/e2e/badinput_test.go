@@ -96,7 +96,7 @@ var badInputs = []badInput{
 	{name: "mtu above the links' max", conf: badConf("N", "active-backup", pairLinks, `"mtu":9500`), setup: linkWithSmallMaxMTU("net2"), code: 100, want: []string{"mtu 9500", `"net2"`}},
 	// Options against the mode and each other.
 	{name: "failOverMac 7", conf: badConf("N", "active-backup", pairLinks, `"failOverMac":7`), code: 7, want: []string{"failOverMac", "7"}},
-	{name: "failOverMac in balance-rr", conf: badConf("N", "balance-rr", pairLinks, `"failOverMac":1`), code: 7, want: []string{"failOverMac", "balance-rr"}},
+	{name: "tlbDynamicLb in balance-rr", conf: badConf("N", "balance-rr", pairLinks, `"tlbDynamicLb":0`), code: 7, want: []string{"tlbDynamicLb", "balance-rr"}},
 	{name: "xmitHashPolicy bogus", conf: badConf("N", "balance-xor", pairLinks, `"xmitHashPolicy":"bogus"`), code: 7, want: []string{"xmitHashPolicy", "bogus"}},
 	{name: "lacpRate in active-backup", conf: badConf("N", "active-backup", pairLinks, `"lacpRate":"fast"`), code: 7, want: []string{"lacpRate", "active-backup"}},
 	{name: "primary in balance-xor", conf: badConf("N", "balance-xor", pairLinks, `"primary":"net1"`), code: 7, want: []string{"primary", "balance-xor"}},

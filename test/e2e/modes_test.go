@@ -67,6 +67,11 @@ var optionCases = []optionCase{
 	{"active-backup", `"primaryReselect":"failure"`, "primaryReselect", "2"},
 	{"active-backup", `"failOverMac":"follow"`, "failOverMac", "2"},
 	{"balance-xor", `"xmitHashPolicy":"layer3+4"`, "xmitHashPolicy", "1"},
+	// Taken in every mode, as by the kernel and the reference plugin; a
+	// seed config switched to balance-rr keeps its "failOverMac": 1.
+	{"balance-rr", `"failOverMac":1`, "failOverMac", "1"},
+	{"balance-alb", `"tlbDynamicLb":0,"xmitHashPolicy":"layer3+4"`, "xmitHashPolicy", "1"},
+	{"balance-xor", `"primaryReselect":"better"`, "primaryReselect", "1"},
 	{"802.3ad", `"lacpRate":"fast"`, "lacpRate", "1"},
 	{"802.3ad", `"lacpActive":"off"`, "lacpActive", "0"},
 	{"802.3ad", `"adSelect":"count"`, "adSelect", "2"},
