@@ -182,3 +182,44 @@ func exhaust(ip string) func(*testing.T, *pod) {
 		t.Cleanup(func() { os.RemoveAll(dir) })
 	}
 }
+
+// TestLegacyVersions: the reference plugin supports every CNI version, so
+// a NetworkAttachmentDefinition written for 0.1.0/0.2.0, or with no
+// cniVersion at all (which the spec reads as 0.1.0), must work here too.
+// Those results have only ip4/ip6, and there is no CHECK before 0.4.0.
+func TestLegacyVersions(t *testing.T) {
+	for _, v := range []string{"0.1.0", "0.2.0", ""} {
+		t.Run("cniVersion="+v, func(t *testing.T) {
+			p, _ := podWithLinks(t, "net1", "net2")
+			network := "legacy" + strings.ReplaceAll(v, ".", "")
+			conf := bondConf(network, "active-backup", pairLinks, hostLocal("10.79.0.0/24"))
+			if v == "" {
+				conf = strings.Replace(conf, `"cniVersion":"1.0.0",`, "", 1)
+			} else {
+				conf = strings.Replace(conf, `"cniVersion":"1.0.0"`, fmt.Sprintf(`"cniVersion":%q`, v), 1)
+			}
+			before := captureNode(t, p, network)
+			add := probeRun(t, "ADD", p, "bond0", conf)
+			mustOK(t, "ADD", add)
+			var res struct {
+				CNIVersion string `json:"cniVersion"`
+				IP4        struct {
+					IP string `json:"ip"`
+				} `json:"ip4"`
+			}
+			if err := json.Unmarshal([]byte(add.stdout), &res); err != nil {
+				t.Fatalf("result %q: %v", add.stdout, err)
+			}
+			want := v
+			if want == "" {
+				want = "0.1.0"
+			}
+			if res.CNIVersion != want || !strings.HasPrefix(res.IP4.IP, "10.79.0.") {
+				t.Errorf("result %s: want cniVersion %s and an ip4 in 10.79.0.0/24", add.stdout, want)
+			}
+			assertAddress(t, p, "bond0", res.IP4.IP)
+			mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
+			assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
+		})
+	}
+}
