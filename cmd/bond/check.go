@@ -92,21 +92,38 @@ func (a *attachment) checkSlaves(b *netlink.Bond) error {
 	}
 	var errs []error
 	for _, l := range links {
-		name, enslaved := l.Attrs().Name, l.Attrs().MasterIndex == b.Index
+		if l.Attrs().MasterIndex != b.Index {
+			continue
+		}
+		// A link may be configured by an alternative name; the kernel
+		// resolves those at ADD, so CHECK must accept them too.
+		name, ok := configuredName(l.Attrs(), want)
 		switch {
-		case enslaved && !want[name]:
-			errs = append(errs, fmt.Errorf("%q is enslaved but not configured", name))
-		case enslaved && l.Attrs().Flags&net.FlagUp == 0:
+		case !ok:
+			errs = append(errs, fmt.Errorf("%q is enslaved but not configured", l.Attrs().Name))
+		case l.Attrs().Flags&net.FlagUp == 0:
 			errs = append(errs, fmt.Errorf("slave %q is down", name))
 		}
-		if enslaved {
-			delete(want, name)
-		}
+		delete(want, name)
 	}
 	for name := range want {
 		errs = append(errs, fmt.Errorf("link %q is not enslaved to the bond", name))
 	}
 	return errors.Join(errs...)
+}
+
+// configuredName returns the name among want by which attrs' link is
+// configured: its name or one of its alternative names.
+func configuredName(attrs *netlink.LinkAttrs, want map[string]bool) (string, bool) {
+	if want[attrs.Name] {
+		return attrs.Name, true
+	}
+	for _, alt := range attrs.AltNames {
+		if want[alt] {
+			return alt, true
+		}
+	}
+	return "", false
 }
 
 // checkLinkAttrs compares the bond's up state, MTU and MAC with the config

@@ -142,7 +142,7 @@ func (a *attachment) releaseBond(rec *state.Record, fromConfig bool) error {
 // other than our bond. Without a record, a link not on our bond is left
 // alone and a released one is brought up, as attached links are.
 func releaseOurs(s bond.LinkState, bondIndex int, fromConfig bool) error {
-	link, err := netlinksafe.LinkByName(s.Name)
+	link, err := podLink(s)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if errors.As(err, &nf) {
@@ -171,7 +171,7 @@ func (a *attachment) restoreHostLinksOnly(rec *state.Record, fromConfig bool) er
 	}
 	var errs []error
 	for _, s := range rec.Links {
-		errs = append(errs, restoreOnHost(s))
+		errs = append(errs, restoreOnHost(s, s.Name))
 	}
 	return errors.Join(errs...)
 }

@@ -93,7 +93,13 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 		if err := hostlink.Check(link, policy); err != nil {
 			return nil, cniError(errLinkUnusable, "%v", err)
 		}
-		s.state.HostName = name
+		if a.ifName == name || a.ifName == link.Attrs().Name {
+			// The pod has no such name yet, but will once the link is in.
+			return nil, cniError(errLinkUnusable, "the bond's name %q is also the name of host link %q", a.ifName, name)
+		}
+		// The primary name, not an alternative one the config may use:
+		// DEL renames the link back to it.
+		s.state.HostName = link.Attrs().Name
 		slaves = append(slaves, s)
 	}
 	return slaves, nil
@@ -111,30 +117,45 @@ func (a *attachment) checkPodNamesFree() error {
 }
 
 // claimHostLinks moves host links into the pod; undo moves them back.
+// Each link's index in the pod goes into the record, so DEL finds the
+// link even if something in the pod renamed it.
 func (a *attachment) claimHostLinks(slaves []slave, undo *undoStack) error {
-	for _, s := range slaves {
-		link, err := netlinksafe.LinkByName(s.state.HostName)
+	for i := range slaves {
+		st := &slaves[i].state
+		link, err := netlinksafe.LinkByName(st.HostName)
 		if err != nil {
-			return cniError(errLinkUnusable, "host link %q vanished: %v", s.state.HostName, err)
+			return cniError(errLinkUnusable, "host link %q vanished: %v", st.HostName, err)
 		}
 		if err := netlink.LinkSetNsFd(link, int(a.podNS.Fd())); err != nil {
-			return fmt.Errorf("failed to move host link %q into the pod: %w", s.state.HostName, err)
+			return fmt.Errorf("failed to move host link %q into the pod: %w", st.HostName, err)
 		}
-		st := s.state
-		undo.push("return "+st.HostName+" to the host", func() error { return a.returnToHost(st) })
+		moved := *st
+		undo.push("return "+st.HostName+" to the host", func() error { return a.returnToHost(moved) })
 		failpoint("after-claim-link")
+		err = a.inPod(func() error {
+			l, err := netlinksafe.LinkByName(st.Name)
+			if err == nil {
+				st.PodIndex = l.Attrs().Index
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("failed to find host link %q in the pod: %w", st.HostName, err)
+		}
 	}
-	return nil
+	return a.store.Save(a.record(slaves))
 }
 
 // returnToHost moves a link from the pod back to the host under its
 // original name and restores its state. A link already gone is fine.
 func (a *attachment) returnToHost(s bond.LinkState) error {
+	current := s.Name
 	err := a.inPod(func() error {
-		link, err := netlinksafe.LinkByName(s.Name)
+		link, err := podLink(s)
 		if err != nil {
 			return nil
 		}
+		current = link.Attrs().Name
 		if err := bond.Release(s); err != nil {
 			a.log.Warnf("restore %q before returning it: %v", s.Name, err)
 		}
@@ -143,19 +164,34 @@ func (a *attachment) returnToHost(s bond.LinkState) error {
 	if err != nil {
 		return fmt.Errorf("failed to return %q to the host: %w", s.Name, err)
 	}
-	return restoreOnHost(s)
+	return restoreOnHost(s, current)
 }
 
-// restoreOnHost gives a link back its host name and state; after a netns
+// podLink finds a recorded host link in the pod: by name, else by the
+// index it got there, in case the pod renamed it.
+func podLink(s bond.LinkState) (netlink.Link, error) {
+	link, err := netlinksafe.LinkByName(s.Name)
+	if err == nil || s.PodIndex == 0 {
+		return link, err
+	}
+	byIndex, ierr := netlink.LinkByIndex(s.PodIndex)
+	if ierr != nil || byIndex.Type() == "bond" {
+		return nil, err
+	}
+	return byIndex, nil
+}
+
+// restoreOnHost gives a link back its host name and state. current is its
+// name now: the pod name, or another if the pod renamed it; after a netns
 // was destroyed, physical links come back under their pod names.
-func restoreOnHost(s bond.LinkState) error {
+func restoreOnHost(s bond.LinkState, current string) error {
 	if _, err := netlinksafe.LinkByName(s.HostName); err != nil {
-		link, err := netlinksafe.LinkByName(s.Name)
+		link, err := netlinksafe.LinkByName(current)
 		if err != nil {
 			return nil
 		}
 		if err := netlink.LinkSetName(link, s.HostName); err != nil {
-			return fmt.Errorf("failed to rename %q back to %q: %w", s.Name, s.HostName, err)
+			return fmt.Errorf("failed to rename %q back to %q: %w", current, s.HostName, err)
 		}
 	}
 	host := s

@@ -15,6 +15,7 @@ type LinkState struct {
 	Name     string `json:"name"`               // name inside the pod
 	HostName string `json:"hostName,omitempty"` // name on the host, for links taken from it
 	Index    int    `json:"index"`
+	PodIndex int    `json:"podIndex,omitempty"` // index in the pod, for links taken from the host
 	MAC      string `json:"mac"`
 	MTU      int    `json:"mtu"`
 	Up       bool   `json:"up"`
