@@ -70,9 +70,22 @@ func (a *attachment) inspectPodLinks() ([]slave, error) {
 			}
 			slaves = append(slaves, s)
 		}
-		return nil
+		return sameLinkTwice(a.conf.Links, slaves)
 	})
 	return slaves, err
+}
+
+// sameLinkTwice refuses two configured names (a name and an alternative
+// name) for one link, which the config's duplicate check cannot see.
+func sameLinkTwice(names []string, slaves []slave) error {
+	for i := range slaves {
+		for j := i + 1; j < len(slaves); j++ {
+			if slaves[i].state.Index == slaves[j].state.Index {
+				return cniError(errLinkUnusable, "links %q and %q are the same link", names[i], names[j])
+			}
+		}
+	}
+	return nil
 }
 
 // inspectHostLinks checks host links against the safety rules and policy.
@@ -102,7 +115,7 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 		s.state.HostName = link.Attrs().Name
 		slaves = append(slaves, s)
 	}
-	return slaves, nil
+	return slaves, sameLinkTwice(a.conf.Links, slaves)
 }
 
 // checkPodNamesFree makes sure neither the bond nor a host link's name is

@@ -572,3 +572,42 @@ func TestHostProbePodRenamedLink(t *testing.T) {
 	mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
 	assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
 }
+
+// TestHostProbeSameLinkTwice: a link listed once by its name and once by
+// its alternative name is refused before anything changes, for pod links
+// and for host links.
+func TestHostProbeSameLinkTwice(t *testing.T) {
+	requireKernel(t)
+	withoutPolicyFile(t)
+	t.Run("pod links", func(t *testing.T) {
+		p, _ := podWithLinks(t, "net1", "net2")
+		p.do(t, func() error {
+			l, err := netlinksafe.LinkByName("net1")
+			if err != nil {
+				return err
+			}
+			return netlink.LinkAddAltName(l, "net1alt")
+		})
+		conf := bondConf("hp-twice-pod", "active-backup", []string{"net1", "net1alt"}, "")
+		before := captureNode(t, p, "hp-twice-pod")
+		res := probeRun(t, "ADD", p, "bond0", conf)
+		if res.cniErr == nil || res.cniErr.Code != 100 || !strings.Contains(res.cniErr.Msg, "same link") {
+			t.Fatalf("ADD: exit %d %q, want code 100 naming the same link", res.exit, res.stdout)
+		}
+		assertNodeUnchanged(t, "node after the refused ADD", before, captureNode(t, p, "hp-twice-pod"))
+	})
+	t.Run("host links", func(t *testing.T) {
+		hpDummies(t, "hptw1", "hptw2")
+		if err := netlink.LinkAddAltName(hostLink(t, "hptw1"), "hptw1alt"); err != nil {
+			t.Fatalf("add altname: %v", err)
+		}
+		p := newPod(t)
+		conf := hostBondConf("hp-twice-host", "active-backup", []string{"hptw1", "hptw1alt"}, "")
+		before := captureNode(t, p, "hp-twice-host")
+		res := probeRun(t, "ADD", p, "bond0", conf)
+		if res.cniErr == nil || res.cniErr.Code != 100 || !strings.Contains(res.cniErr.Msg, "same link") {
+			t.Fatalf("ADD: exit %d %q, want code 100 naming the same link", res.exit, res.stdout)
+		}
+		assertNodeUnchanged(t, "node after the refused ADD", before, captureNode(t, p, "hp-twice-host"))
+	})
+}
