@@ -10,10 +10,12 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/ipam"
+	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
 	"github.com/bond-cni/bond-cni/pkg/config"
+	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
 // cmdStatus reports whether this node can make bonds at all, then asks
@@ -78,9 +80,40 @@ func cmdGC(args *skel.CmdArgs) error {
 		})
 		if r.Network == conf.Name && !valid {
 			a.log.Infof("GC: dropping record of %s/%s", r.ContainerID, r.IfName)
+			if err := a.restoreAfterNetnsGone(r); err != nil {
+				return err
+			}
 			if err := a.store.Remove(r.ContainerID, r.IfName); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// restoreAfterNetnsGone gives host links of a stale attachment whose netns
+// is gone their host name and state: the kernel moved physical links back
+// down and under their pod names, and with the record gone nothing else
+// would. A netns that still exists is left alone: its pod may still use
+// the links, and only DEL may take them.
+func (a *attachment) restoreAfterNetnsGone(r state.Record) error {
+	if r.LinksInContainer {
+		return nil
+	}
+	if r.Netns != "" {
+		if podNS, err := ns.GetNS(r.Netns); err == nil {
+			podNS.Close()
+			return nil
+		}
+	}
+	unlock, err := a.lockHostLinks(true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for _, s := range r.Links {
+		if err := restoreOnHost(s, s.Name); err != nil {
+			a.log.Warnf("GC: host link %q: %v", s.HostName, err)
 		}
 	}
 	return nil

@@ -385,6 +385,44 @@ func TestHostProbeDelNetnsGone(t *testing.T) {
 // the pod's netns: the kernel moves them back to the host, down. DEL then
 // gives them back their recorded MTU, MAC and admin state.
 func TestHostProbeDelNetnsGoneVFs(t *testing.T) {
+	a, b := hostVFsForGoneNetns(t)
+	network := "hp-gone-vf"
+	conf := hostBondConf(network, "active-backup", []string{a, b}, `"failOverMac":1,`+hostLocal("10.127.0.0/24"))
+	p := newPod(t)
+	before := captureNode(t, nil, network)
+	mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
+	unmountPod(t, p)
+	waitHost(t, true, 10*time.Second, a, b)
+	t.Logf("after the netns went: %s %+v, %s %+v", a, snapshot(t, hostNS(t))[a], b, snapshot(t, hostNS(t))[b])
+	mustOK(t, "DEL with the netns gone", probeRun(t, "DEL", p, "bond0", conf))
+	assertNodeUnchanged(t, "node after DEL", before, captureNode(t, nil, network))
+}
+
+// TestHostProbeGCRestoresVFsOfGoneNetns: the runtime never sent DEL; the
+// netns went and the kernel moved the VFs back down. GC, which drops the
+// stale record, gives them back their recorded state first, since nothing
+// else could afterwards. With the netns still there GC leaves links alone.
+func TestHostProbeGCRestoresVFsOfGoneNetns(t *testing.T) {
+	a, b := hostVFsForGoneNetns(t)
+	network := "hp-gc-vf"
+	conf := strings.Replace(hostBondConf(network, "active-backup", []string{a, b}, `"failOverMac":1,`+hostLocal("10.132.0.0/24")),
+		`"cniVersion":"1.0.0"`, `"cniVersion":"1.1.0"`, 1)
+	p := newPod(t)
+	before := captureNode(t, nil, network)
+	mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
+	gcEnv := map[string]string{"CNI_COMMAND": "GC", "CNI_PATH": cniEnv("", p, "")["CNI_PATH"]}
+	gc := withKey(t, conf, "cni.dev/valid-attachments", `[]`)
+	unmountPod(t, p)
+	waitHost(t, true, 10*time.Second, a, b)
+	mustOK(t, "GC", execPlugin(t, pluginPath(t, "bond"), gcEnv, gc))
+	assertNodeUnchanged(t, "node after GC", before, captureNode(t, nil, network))
+}
+
+// hostVFsForGoneNetns picks VF 0 of the first two PFs, gives the first MTU
+// 1400 and up, the second down (so a restore has something to do), and
+// puts their MTUs back at the end.
+func hostVFsForGoneNetns(t *testing.T) (string, string) {
+	t.Helper()
 	requireKernel(t)
 	withoutPolicyFile(t)
 	pfs := strings.Fields(os.Getenv("BOND_TEST_PFS"))
@@ -418,16 +456,7 @@ func TestHostProbeDelNetnsGoneVFs(t *testing.T) {
 	if err := netlink.LinkSetDown(hostLink(t, b)); err != nil {
 		t.Fatal(err)
 	}
-	network := "hp-gone-vf"
-	conf := hostBondConf(network, "active-backup", []string{a, b}, `"failOverMac":1,`+hostLocal("10.127.0.0/24"))
-	p := newPod(t)
-	before := captureNode(t, nil, network)
-	mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
-	unmountPod(t, p)
-	waitHost(t, true, 10*time.Second, a, b)
-	t.Logf("after the netns went: %s %+v, %s %+v", a, snapshot(t, hostNS(t))[a], b, snapshot(t, hostNS(t))[b])
-	mustOK(t, "DEL with the netns gone", probeRun(t, "DEL", p, "bond0", conf))
-	assertNodeUnchanged(t, "node after DEL", before, captureNode(t, nil, network))
+	return a, b
 }
 
 // TestHostProbeDelWithOtherConfig: DEL after a host-link ADD with a config
