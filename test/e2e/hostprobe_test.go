@@ -419,8 +419,10 @@ func TestHostProbeGCRestoresVFsOfGoneNetns(t *testing.T) {
 }
 
 // hostVFsForGoneNetns picks VF 0 of the first two PFs, gives the first MTU
-// 1400 and up, the second down (so a restore has something to do), and
-// puts their MTUs back at the end.
+// 1400 and up, the second down (so a restore has something to do), and at
+// the end puts back their MTUs and the VF MACs their PFs report: a VF that
+// changed its own MAC makes igb report that MAC, which later tests would
+// read as a MAC set by the PF.
 func hostVFsForGoneNetns(t *testing.T) (string, string) {
 	t.Helper()
 	requireKernel(t)
@@ -429,21 +431,31 @@ func hostVFsForGoneNetns(t *testing.T) (string, string) {
 	if len(pfs) < 2 {
 		t.Skip("BOND_TEST_PFS names fewer than two PFs")
 	}
-	var vfs []string
+	var vfs []bed.VF
 	for _, pf := range pfs[:2] {
 		list, err := bed.VFsOf(pf)
 		if err != nil || len(list) == 0 || list[0].HostName() == "" {
 			t.Fatalf("no VF of %s on the host: %v", pf, err)
 		}
-		vfs = append(vfs, list[0].HostName())
+		vfs = append(vfs, list[0])
 	}
-	a, b := vfs[0], vfs[1]
+	a, b := vfs[0].HostName(), vfs[1].HostName()
 	orig := snapshot(t, hostNS(t))
+	adminMACs := map[bed.VF]net.HardwareAddr{}
+	for _, vf := range vfs {
+		adminMACs[vf] = pfReportedMAC(t, vf)
+	}
 	t.Cleanup(func() {
-		for _, n := range vfs {
+		for _, vf := range vfs {
+			n := vf.HostName()
 			if l, err := netlinksafe.LinkByName(n); err == nil {
 				_ = netlink.LinkSetDown(l)
 				_ = netlink.LinkSetMTU(l, orig[n].MTU)
+			}
+			if pf, err := netlinksafe.LinkByName(vf.PF); err == nil {
+				if err := netlink.LinkSetVfHardwareAddr(pf, vf.Index, adminMACs[vf]); err != nil {
+					t.Errorf("put back the MAC %s reports for %s: %v", vf.PF, vf, err)
+				}
 			}
 		}
 	})
@@ -457,6 +469,18 @@ func hostVFsForGoneNetns(t *testing.T) (string, string) {
 		t.Fatal(err)
 	}
 	return a, b
+}
+
+// pfReportedMAC is the MAC a PF reports for one of its VFs.
+func pfReportedMAC(t *testing.T, vf bed.VF) net.HardwareAddr {
+	t.Helper()
+	for _, info := range hostLink(t, vf.PF).Attrs().Vfs {
+		if info.ID == vf.Index {
+			return info.Mac
+		}
+	}
+	t.Fatalf("%s does not report %s", vf.PF, vf)
+	return nil
 }
 
 // TestHostProbeDelWithOtherConfig: DEL after a host-link ADD with a config
