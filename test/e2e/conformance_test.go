@@ -169,22 +169,33 @@ func TestProbeAddSameAttachmentTwice(t *testing.T) {
 	requireKernel(t)
 	p, _ := podWithLinks(t, "net1", "net2")
 	network := "probe-twice"
+	assertSecondAddRefused(t, p, network, probeRefConf("1.0.0", network, "10.62.0.0/24"))
+}
+
+// assertSecondAddRefused runs ADD twice for one attachment: the second
+// fails with a CNI error and changes nothing, the first still passes
+// CHECK, and DEL puts the node back as it was before the first.
+func assertSecondAddRefused(t *testing.T, p *pod, network, conf string) {
+	t.Helper()
 	before := captureNode(t, p, network)
-	conf := probeRefConf("1.0.0", network, "10.62.0.0/24")
 	add := probeRun(t, "ADD", p, "bond0", conf)
 	mustOK(t, "ADD", add)
 	afterAdd := captureNode(t, p, network)
-
 	again := probeRun(t, "ADD", p, "bond0", conf)
 	if again.exit == 0 || again.cniErr == nil {
 		t.Fatalf("second ADD: exit %d stdout %q, want a CNI error", again.exit, again.stdout)
 	}
 	t.Logf("second ADD: code %d %s", again.cniErr.Code, again.cniErr.Msg)
 	assertNodeUnchanged(t, "node after the second ADD", afterAdd, captureNode(t, p, network))
-	if res := probeRun(t, "CHECK", p, "bond0", withKey(t, conf, "prevResult", add.stdout)); res.exit != 0 {
-		t.Errorf("CHECK after the refused second ADD: %s", res.stdout)
-	}
-	mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", withKey(t, conf, "prevResult", add.stdout)))
+	assertCheckThenDel(t, p, network, conf, add.stdout, before)
+}
+
+// assertCheckThenDel runs CHECK against ADD's result, then DEL, and checks
+// the node is back to before.
+func assertCheckThenDel(t *testing.T, p *pod, network, conf, addResult string, before nodeState) {
+	t.Helper()
+	mustOK(t, "CHECK", probeRun(t, "CHECK", p, "bond0", withKey(t, conf, "prevResult", addResult)))
+	mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
 	assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
 }
 

@@ -134,9 +134,7 @@ func TestHostProbeEveryModeAndKind(t *testing.T) {
 				if len(res.IPs) == 1 {
 					assertAddress(t, p, "bond0", res.IPs[0].Address)
 				}
-				mustOK(t, "CHECK", probeRun(t, "CHECK", p, "bond0", withKey(t, conf, "prevResult", add.stdout)))
-				mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
-				assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
+				assertCheckThenDel(t, p, network, conf, add.stdout, before)
 				mustOK(t, "second DEL", probeRun(t, "DEL", p, "bond0", conf))
 				assertNodeUnchanged(t, "node after a second DEL", before, captureNode(t, p, network))
 				if got := vethPeers(t, a, b); fmt.Sprint(got) != fmt.Sprint(peers) {
@@ -148,9 +146,7 @@ func TestHostProbeEveryModeAndKind(t *testing.T) {
 				before2 := captureNode(t, p2, network)
 				add2 := probeRun(t, "ADD", p2, "bond0", conf)
 				mustOK(t, "ADD into a second pod", add2)
-				mustOK(t, "CHECK in the second pod", probeRun(t, "CHECK", p2, "bond0", withKey(t, conf, "prevResult", add2.stdout)))
-				mustOK(t, "DEL of the second pod", probeRun(t, "DEL", p2, "bond0", conf))
-				assertNodeUnchanged(t, "node after the second pod's DEL", before2, captureNode(t, p2, network))
+				assertCheckThenDel(t, p2, network, conf, add2.stdout, before2)
 			})
 		}
 	}
@@ -528,21 +524,8 @@ func TestHostProbeAddTwice(t *testing.T) {
 	withoutPolicyFile(t)
 	addHostVeths(t, "hptw1", "hptw2")
 	network := "hp-twice"
-	conf := hostBondConf(network, "balance-xor", []string{"hptw1", "hptw2"}, hostLocal("10.129.0.0/24"))
 	p := newPod(t)
-	before := captureNode(t, p, network)
-	add := probeRun(t, "ADD", p, "bond0", conf)
-	mustOK(t, "ADD", add)
-	afterAdd := captureNode(t, p, network)
-	again := probeRun(t, "ADD", p, "bond0", conf)
-	if again.exit == 0 || again.cniErr == nil {
-		t.Fatalf("second ADD: exit %d %q, want a CNI error", again.exit, again.stdout)
-	}
-	t.Logf("second ADD: code %d %s", again.cniErr.Code, again.cniErr.Msg)
-	assertNodeUnchanged(t, "node after the second ADD", afterAdd, captureNode(t, p, network))
-	mustOK(t, "CHECK", probeRun(t, "CHECK", p, "bond0", withKey(t, conf, "prevResult", add.stdout)))
-	mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
-	assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
+	assertSecondAddRefused(t, p, network, hostBondConf(network, "balance-xor", []string{"hptw1", "hptw2"}, hostLocal("10.129.0.0/24")))
 }
 
 // TestHostProbeIPv6Uplink: a routed node's uplink with only a link-local
@@ -641,26 +624,23 @@ func TestHostProbeSameLinkTwice(t *testing.T) {
 			}
 			return netlink.LinkAddAltName(l, "net1alt")
 		})
-		conf := bondConf("hp-twice-pod", "active-backup", []string{"net1", "net1alt"}, "")
-		before := captureNode(t, p, "hp-twice-pod")
-		res := probeRun(t, "ADD", p, "bond0", conf)
-		if res.cniErr == nil || res.cniErr.Code != 100 || !strings.Contains(res.cniErr.Msg, "same link") {
-			t.Fatalf("ADD: exit %d %q, want code 100 naming the same link", res.exit, res.stdout)
-		}
-		assertNodeUnchanged(t, "node after the refused ADD", before, captureNode(t, p, "hp-twice-pod"))
+		assertSameLinkRefused(t, p, "hp-twice-pod", bondConf("hp-twice-pod", "active-backup", []string{"net1", "net1alt"}, ""))
 	})
 	t.Run("host links", func(t *testing.T) {
 		hpDummies(t, "hptw1", "hptw2")
 		if err := netlink.LinkAddAltName(hostLink(t, "hptw1"), "hptw1alt"); err != nil {
 			t.Fatalf("add altname: %v", err)
 		}
-		p := newPod(t)
-		conf := hostBondConf("hp-twice-host", "active-backup", []string{"hptw1", "hptw1alt"}, "")
-		before := captureNode(t, p, "hp-twice-host")
-		res := probeRun(t, "ADD", p, "bond0", conf)
-		if res.cniErr == nil || res.cniErr.Code != 100 || !strings.Contains(res.cniErr.Msg, "same link") {
-			t.Fatalf("ADD: exit %d %q, want code 100 naming the same link", res.exit, res.stdout)
-		}
-		assertNodeUnchanged(t, "node after the refused ADD", before, captureNode(t, p, "hp-twice-host"))
+		assertSameLinkRefused(t, newPod(t), "hp-twice-host", hostBondConf("hp-twice-host", "active-backup", []string{"hptw1", "hptw1alt"}, ""))
 	})
+}
+
+func assertSameLinkRefused(t *testing.T, p *pod, network, conf string) {
+	t.Helper()
+	before := captureNode(t, p, network)
+	res := probeRun(t, "ADD", p, "bond0", conf)
+	if res.cniErr == nil || res.cniErr.Code != 100 || !strings.Contains(res.cniErr.Msg, "same link") {
+		t.Fatalf("ADD: exit %d %q, want code 100 naming the same link", res.exit, res.stdout)
+	}
+	assertNodeUnchanged(t, "node after the refused ADD", before, captureNode(t, p, network))
 }
