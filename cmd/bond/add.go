@@ -28,6 +28,10 @@ func cmdAdd(args *skel.CmdArgs) error {
 	for _, w := range conf.Warnings {
 		a.log.Warnf("%s", w)
 	}
+	if conf.IfNameKey != "" && conf.IfNameKey != args.IfName {
+		a.log.Warnf("config key \"ifname\" (%q) is ignored: CNI_IFNAME (%q) names the bond, as the CNI spec requires; "+
+			"with Multus, name it after @ in the pod's network annotation", conf.IfNameKey, args.IfName)
+	}
 	unlock, err := a.lockHostLinks(!conf.LinksInContainer)
 	if err != nil {
 		return err

@@ -34,9 +34,6 @@ func newAttachment(args *skel.CmdArgs, conf *config.Conf) *attachment {
 		store:  state.Store{Dir: stateDir, BeforeRename: func() { failpoint("record-before-rename") }},
 		log:    newLogger(conf.LogFile, conf.LogLevel, shortID(args.ContainerID)+"/"+args.IfName),
 	}
-	if conf.BondName != "" {
-		a.ifName = conf.BondName
-	}
 	return a
 }
 

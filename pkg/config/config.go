@@ -23,9 +23,10 @@ const DefaultMiimon = 100
 type Conf struct {
 	types.NetConf
 
-	// BondName is the "ifname" key some reference configs carry; when set
-	// it names the bond instead of CNI_IFNAME.
-	BondName         string
+	// IfNameKey is the "ifname" key that configs written for old reference
+	// plugin versions carry. CNI_IFNAME names the bond, as the CNI spec
+	// requires and the current reference does; ADD warns when they differ.
+	IfNameKey        string
 	Links            []string
 	LinksInContainer bool
 	Mode             Mode
@@ -97,7 +98,7 @@ func Load(stdin []byte, cniArgs string) (*Conf, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Conf{NetConf: w.NetConf, BondName: w.IfName, LogFile: w.LogFile, LogLevel: w.LogLevel,
+	c := &Conf{NetConf: w.NetConf, IfNameKey: w.IfName, LogFile: w.LogFile, LogLevel: w.LogLevel,
 		Warnings: unknownKeyWarnings(raw)}
 	steps := []func() error{
 		func() error { return checkNetConf(c) },
@@ -130,11 +131,6 @@ func checkNetConf(c *Conf) error {
 	if c.RawPrevResult != nil {
 		if err := version.ParsePrevResult(&c.NetConf); err != nil {
 			return invalid("prevResult: %v", err)
-		}
-	}
-	if c.BondName != "" {
-		if err := checkIfName(c.BondName); err != nil {
-			return invalid("ifname %q: %v", c.BondName, err)
 		}
 	}
 	switch c.LogLevel {
@@ -236,7 +232,7 @@ func LoadLenient(stdin []byte) (*Conf, error) {
 	if err := json.Unmarshal(stdin, &w); err != nil {
 		return nil, invalid("invalid JSON config: %v", err)
 	}
-	c := &Conf{NetConf: w.NetConf, BondName: w.IfName, LogFile: w.LogFile, LogLevel: w.LogLevel}
+	c := &Conf{NetConf: w.NetConf, IfNameKey: w.IfName, LogFile: w.LogFile, LogLevel: w.LogLevel}
 	if c.IPAM.Type == "bond" {
 		// ADD refused it, so there is no lease; delegating to ourselves
 		// would start one more plugin per level, without end.

@@ -85,14 +85,14 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("LoadLenient refused a config Load took: %v", err)
 		}
 		if !slices.Equal(l.Links, c.Links) || l.Mode != c.Mode || l.LinksInContainer != c.LinksInContainer ||
-			l.BondName != c.BondName || l.Name != c.Name || l.IPAM != c.IPAM {
+			l.IfNameKey != c.IfNameKey || l.Name != c.Name || l.IPAM != c.IPAM {
 			t.Fatalf("LoadLenient disagrees with Load:\n%+v\n%+v", l, c)
 		}
 	})
 }
 
 func sameConf(a, b *Conf) bool {
-	if a.Mode != b.Mode || a.MTU != b.MTU || a.BondName != b.BondName || a.LinksInContainer != b.LinksInContainer ||
+	if a.Mode != b.Mode || a.MTU != b.MTU || a.IfNameKey != b.IfNameKey || a.LinksInContainer != b.LinksInContainer ||
 		a.MAC.String() != b.MAC.String() || !slices.Equal(a.Links, b.Links) || len(a.Options) != len(b.Options) {
 		return false
 	}
@@ -170,7 +170,7 @@ func TestLoadLenient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(l.Links, []string{"net1", "net2"}) || !l.LinksInContainer || l.BondName != "bond0" || l.IPAM.Type != "host-local" {
+	if !slices.Equal(l.Links, []string{"net1", "net2"}) || !l.LinksInContainer || l.IfNameKey != "bond0" || l.IPAM.Type != "host-local" {
 		t.Errorf("LoadLenient = %+v", l)
 	}
 	if l, _ := LoadLenient(conf("balance-alb", nil)); l.Mode != BalanceALB {

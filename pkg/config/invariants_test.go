@@ -24,11 +24,6 @@ func checkInvariants(t *testing.T, c *Conf) {
 			t.Errorf("invariant: link %q: %v", l, err)
 		}
 	}
-	if c.BondName != "" {
-		if err := checkIfName(c.BondName); err != nil {
-			t.Errorf("invariant: ifname %q: %v", c.BondName, err)
-		}
-	}
 	if c.Mode > BalanceALB {
 		t.Errorf("invariant: mode %d > 6", c.Mode)
 	}

@@ -12,7 +12,6 @@ func validate(c *Conf) error {
 		checkARPTargets,
 		checkPrimary,
 		checkFailOverMac,
-		checkBondName,
 	}
 	for _, check := range checks {
 		if err := check(c); err != nil {
@@ -116,14 +115,4 @@ func insertOption(opts []Option, o Option) []Option {
 	copy(opts[i+1:], opts[i:])
 	opts[i] = o
 	return opts
-}
-
-// checkBondName refuses an "ifname" that is also one of the links.
-func checkBondName(c *Conf) error {
-	for _, l := range c.Links {
-		if l == c.BondName {
-			return invalid("ifname: %q is also one of the links", c.BondName)
-		}
-	}
-	return nil
 }

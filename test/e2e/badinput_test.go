@@ -108,8 +108,6 @@ var badInputs = []badInput{
 	// Names.
 	{name: "ifname taken", conf: badConf("N", "active-backup", pairLinks, ""), setup: addDummyNamed("bond0"), code: 100, want: []string{`"bond0"`, "already exists"}},
 	{name: "CNI_IFNAME is one of the links", conf: badConf("N", "active-backup", pairLinks, ""), ifName: "net1", code: 100, want: []string{`"net1"`, "already exists"}},
-	{name: "config ifname of 16 characters", conf: badConf("N", "active-backup", pairLinks, `"ifname":"bond-0123456789a"`), code: 7, want: []string{"ifname", "bond-0123456789a"}},
-	{name: "config ifname is one of the links", conf: badConf("N", "active-backup", pairLinks, `"ifname":"net2"`), code: 7, want: []string{"ifname", `"net2"`}},
 	// IPAM.
 	{name: "ipam type bond", conf: strings.Replace(badConf("N", "active-backup", pairLinks, ""), `"type":"host-local"`, `"type":"bond"`, 1), code: 7, want: []string{"ipam", `"bond"`}},
 	{name: "ipam plugin missing", conf: strings.Replace(badConf("N", "active-backup", pairLinks, ""), `"type":"host-local"`, `"type":"no-such-ipam"`, 1), code: 102, want: []string{"IPAM", "no-such-ipam"}},

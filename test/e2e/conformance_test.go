@@ -90,7 +90,9 @@ func parseResult(t *testing.T, stdout string) rawResult {
 // TestProbeReferenceConfigEveryVersion runs the reference plugin's config
 // shape through ADD, CHECK (with the prevResult a runtime passes), DEL and
 // DEL again, in every supported version, with CNI_IFNAME equal to the
-// config's "ifname" and with a different one (Multus' default netN).
+// config's "ifname" and with a different one (Multus' default netN): as
+// the CNI spec requires and the current reference does, CNI_IFNAME names
+// the bond; "ifname" is accepted and ignored.
 func TestProbeReferenceConfigEveryVersion(t *testing.T) {
 	requireKernel(t)
 	n := 0
@@ -110,8 +112,8 @@ func TestProbeReferenceConfigEveryVersion(t *testing.T) {
 				if res.CNIVersion != v {
 					t.Errorf("result cniVersion %q, want %q", res.CNIVersion, v)
 				}
-				if len(res.Interfaces) == 0 || res.Interfaces[0].Name != "bond0" || res.Interfaces[0].Sandbox != p.ns.Path() {
-					t.Errorf("interfaces %+v: want bond0 first, sandbox %s", res.Interfaces, p.ns.Path())
+				if len(res.Interfaces) == 0 || res.Interfaces[0].Name != ifName || res.Interfaces[0].Sandbox != p.ns.Path() {
+					t.Errorf("interfaces %+v: want %s first, sandbox %s", res.Interfaces, ifName, p.ns.Path())
 				}
 				if len(res.IPs) != 1 || res.IPs[0].Interface == nil || *res.IPs[0].Interface != 0 {
 					t.Fatalf("ips %+v: want one IP on interface 0 (the bond)", res.IPs)
@@ -125,18 +127,18 @@ func TestProbeReferenceConfigEveryVersion(t *testing.T) {
 				if res.IPs[0].Gateway != strings.TrimSuffix(subnet, "0/24")+"1" {
 					t.Errorf("gateway %q", res.IPs[0].Gateway)
 				}
-				b := bondIn(t, p, "bond0")
+				b := bondIn(t, p, ifName)
 				if b.Mode != netlink.BOND_MODE_ACTIVE_BACKUP || b.Miimon != 100 || b.FailOverMac != netlink.BOND_FAIL_OVER_MAC_ACTIVE || b.MTU != 1500 {
 					t.Errorf("bond mode %v miimon %d fom %v mtu %d", b.Mode, b.Miimon, b.FailOverMac, b.MTU)
 				}
 				if res.Interfaces[0].Mac != b.HardwareAddr.String() {
 					t.Errorf("result MAC %s, kernel %s", res.Interfaces[0].Mac, b.HardwareAddr)
 				}
-				assertAddress(t, p, "bond0", res.IPs[0].Address)
-				assertDefaultRoute(t, p, "bond0", res.IPs[0].Gateway)
+				assertAddress(t, p, ifName, res.IPs[0].Address)
+				assertDefaultRoute(t, p, ifName, res.IPs[0].Gateway)
 				if ifName != "bond0" {
-					if _, ok := snapshot(t, p.ns)[ifName]; ok {
-						t.Errorf("%s exists in the pod as well as bond0", ifName)
+					if _, ok := snapshot(t, p.ns)["bond0"]; ok {
+						t.Errorf("bond0 (the config's ifname) exists in the pod as well as %s", ifName)
 					}
 				}
 
