@@ -49,10 +49,24 @@ func cmdAdd(args *skel.CmdArgs) error {
 		return asCNIError(err, errKernel)
 	}
 	a.log.Step("ADD done")
-	return types.PrintResult(result, conf.CNIVersion)
+	return result.Print()
 }
 
-func (a *attachment) add(undo *undoStack) (*current.Result, error) {
+// add builds everything and returns the result in the config's version;
+// a result that cannot be written in that version undoes the ADD too.
+func (a *attachment) add(undo *undoStack) (types.Result, error) {
+	result, err := a.build(undo)
+	if err != nil {
+		return nil, err
+	}
+	out, err := result.GetAsVersion(a.conf.CNIVersion)
+	if err != nil {
+		return nil, cniError(types.ErrIncompatibleCNIVersion, "cannot write the result as cniVersion %q: %v", a.conf.CNIVersion, err)
+	}
+	return out, nil
+}
+
+func (a *attachment) build(undo *undoStack) (*current.Result, error) {
 	slaves, err := a.inspectLinks()
 	if err != nil {
 		return nil, err

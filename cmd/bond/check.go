@@ -163,11 +163,16 @@ func (a *attachment) expectedMAC(prev *current.Result) string {
 
 // ipsOf returns the result's addresses that belong to the named interface
 // in the pod: in a chain, prevResult also holds other plugins' addresses.
+// An address without an interface is counted as the bond's only in a
+// result the bond heads (ADD's own shape), not in a chain's.
 func ipsOf(res *current.Result, name string) []*current.IPConfig {
+	ours := len(res.Interfaces) == 0 || res.Interfaces[0].Name == name
 	var out []*current.IPConfig
 	for _, ipc := range res.IPs {
 		if ipc.Interface == nil {
-			out = append(out, ipc)
+			if ours {
+				out = append(out, ipc)
+			}
 			continue
 		}
 		if i := *ipc.Interface; i >= 0 && i < len(res.Interfaces) && res.Interfaces[i].Name == name && res.Interfaces[i].Sandbox != "" {

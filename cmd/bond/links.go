@@ -168,7 +168,7 @@ func (a *attachment) returnToHost(s bond.LinkState) error {
 		if err != nil {
 			return nil
 		}
-		current = link.Attrs().Name
+		current = a.unrename(link, s.Name)
 		if err := bond.Release(s); err != nil {
 			a.log.Warnf("restore %q before returning it: %v", s.Name, err)
 		}
@@ -180,18 +180,35 @@ func (a *attachment) returnToHost(s bond.LinkState) error {
 	return restoreOnHost(s, current)
 }
 
-// podLink finds a recorded host link in the pod: by name, else by the
-// index it got there, in case the pod renamed it.
+// podLink finds a recorded host link in the pod: by the index it got
+// there, which a rename in the pod does not change (and the name may
+// since belong to another link), else by name.
 func podLink(s bond.LinkState) (netlink.Link, error) {
-	link, err := netlinksafe.LinkByName(s.Name)
-	if err == nil || s.PodIndex == 0 {
-		return link, err
+	if s.PodIndex != 0 {
+		if link, err := netlink.LinkByIndex(s.PodIndex); err == nil && link.Type() != "bond" {
+			return link, nil
+		}
 	}
-	byIndex, ierr := netlink.LinkByIndex(s.PodIndex)
-	if ierr != nil || byIndex.Type() == "bond" {
-		return nil, err
+	return netlinksafe.LinkByName(s.Name)
+}
+
+// unrename gives a link the pod renamed its recorded name back before it
+// leaves the pod, so the move cannot collide with a host link of the name
+// the pod chose, and returns the name it leaves under.
+func (a *attachment) unrename(link netlink.Link, name string) string {
+	current := link.Attrs().Name
+	if current == name {
+		return current
 	}
-	return byIndex, nil
+	// The kernel renames only a link that is down; DEL restores its state.
+	if err := netlink.LinkSetDown(link); err == nil {
+		if err := netlink.LinkSetName(link, name); err == nil {
+			link.Attrs().Name = name
+			return name
+		}
+	}
+	a.log.Warnf("host link %q was renamed %q in the pod and keeps that name", name, current)
+	return current
 }
 
 // restoreOnHost gives a link back its host name and state. current is its

@@ -78,33 +78,46 @@ func cmdGC(args *skel.CmdArgs) error {
 		valid := slices.ContainsFunc(conf.ValidAttachments, func(v types.GCAttachment) bool {
 			return v.ContainerID == r.ContainerID && v.IfName == r.IfName
 		})
-		if r.Network == conf.Name && !valid {
-			a.log.Infof("GC: dropping record of %s/%s", r.ContainerID, r.IfName)
-			if err := a.restoreAfterNetnsGone(r); err != nil {
-				return err
-			}
-			if err := a.store.Remove(r.ContainerID, r.IfName); err != nil {
-				return err
-			}
+		if r.Network != conf.Name || valid {
+			continue
+		}
+		if hostLinksInLiveNetns(r) {
+			a.log.Infof("GC: keeping record of %s/%s: its host links are still in netns %s", r.ContainerID, r.IfName, r.Netns)
+			continue
+		}
+		a.log.Infof("GC: dropping record of %s/%s", r.ContainerID, r.IfName)
+		if err := a.restoreAfterNetnsGone(r); err != nil {
+			return err
+		}
+		if err := a.store.Remove(r.ContainerID, r.IfName); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
+// hostLinksInLiveNetns reports whether a record's host links may still be
+// in use: its netns exists. GC keeps such a record, as only DEL may take
+// the links back, and a later GC restores them once the netns is gone.
+func hostLinksInLiveNetns(r state.Record) bool {
+	if r.LinksInContainer || r.Netns == "" {
+		return false
+	}
+	podNS, err := ns.GetNS(r.Netns)
+	if err != nil {
+		return false
+	}
+	podNS.Close()
+	return true
+}
+
 // restoreAfterNetnsGone gives host links of a stale attachment whose netns
 // is gone their host name and state: the kernel moved physical links back
 // down and under their pod names, and with the record gone nothing else
-// would. A netns that still exists is left alone: its pod may still use
-// the links, and only DEL may take them.
+// would.
 func (a *attachment) restoreAfterNetnsGone(r state.Record) error {
 	if r.LinksInContainer {
 		return nil
-	}
-	if r.Netns != "" {
-		if podNS, err := ns.GetNS(r.Netns); err == nil {
-			podNS.Close()
-			return nil
-		}
 	}
 	unlock, err := a.lockHostLinks(true)
 	if err != nil {

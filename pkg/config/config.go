@@ -109,6 +109,7 @@ func Load(stdin []byte, cniArgs string) (*Conf, error) {
 		func() error { return parseOptions(c, keys) },
 		func() error { return resolveMAC(c, &w, cniArgs) },
 		func() error { return validate(c) },
+		func() error { return checkResultVersion(c) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -248,4 +249,32 @@ func LoadLenient(stdin []byte) (*Conf, error) {
 		c.Mode = Mode(v)
 	}
 	return c, nil
+}
+
+// checkResultVersion refuses, before anything changes, a config whose
+// result could not be written: see resultHasOnlyIPs.
+func checkResultVersion(c *Conf) error {
+	if c.IPAM.Type == "" && resultHasOnlyIPs(c.CNIVersion) {
+		return invalid("ipam: required with cniVersion %q, whose result holds only IP addresses; "+
+			"use cniVersion 0.3.0 or later for a bond without addresses", versionOrDefault(c.CNIVersion))
+	}
+	return nil
+}
+
+// resultHasOnlyIPs reports whether results of this CNI version (0.1.0,
+// 0.2.0, or none given, which the spec reads as 0.1.0) carry IP addresses
+// and nothing else: such a result cannot be written for a bond without any.
+func resultHasOnlyIPs(cniVersion string) bool {
+	switch cniVersion {
+	case "", "0.1.0", "0.2.0":
+		return true
+	}
+	return false
+}
+
+func versionOrDefault(cniVersion string) string {
+	if cniVersion == "" {
+		return "0.1.0"
+	}
+	return cniVersion
 }

@@ -204,7 +204,7 @@ func TestMTU(t *testing.T) {
 		})
 	}
 	t.Run("null", func(t *testing.T) {
-		stdin := []byte(`{"type":"bond","name":"n","mode":0,"mtu":null,"links":[{"name":"a"},{"name":"b"}]}`)
+		stdin := []byte(`{"cniVersion":"1.0.0","type":"bond","name":"n","mode":0,"mtu":null,"links":[{"name":"a"},{"name":"b"}]}`)
 		if c := mustLoad(t, stdin, ""); c.MTU != 0 {
 			t.Errorf("MTU = %d", c.MTU)
 		}
@@ -339,4 +339,18 @@ func TestPrevResult(t *testing.T) {
 		t.Fatal("prevResult not parsed")
 	}
 	loadErr(t, conf("active-backup", obj{"prevResult": obj{"cniVersion": "1.0.0", "ips": []obj{{"address": "not-an-ip"}}}}), "", "prevResult")
+}
+
+// A 0.1.0/0.2.0 result holds only IP addresses, so a bond without ipam
+// could be built but not reported: refused before anything changes.
+func TestOldVersionsNeedIPAM(t *testing.T) {
+	for _, v := range []string{"0.1.0", "0.2.0", ""} {
+		noIPAM := conf("active-backup", obj{"cniVersion": v, "ipam": nil})
+		if v == "" {
+			noIPAM = conf("active-backup", obj{"cniVersion": nil, "ipam": nil})
+		}
+		loadErr(t, noIPAM, "", "ipam", "0.3.0")
+		mustLoad(t, conf("active-backup", obj{"cniVersion": v}), "")
+	}
+	mustLoad(t, conf("active-backup", obj{"cniVersion": "0.3.0", "ipam": nil}), "")
 }

@@ -184,11 +184,11 @@ func TestNumGratArpAlias(t *testing.T) {
 	loadErr(t, conf("active-backup", obj{"numGratArp": 1, "numUnsolNa": 1}), "", "numGratArp", "numUnsolNa")
 	loadErr(t, conf("active-backup", obj{"numGratArp": 1, "numUnsolNa": 2}), "", "numGratArp", "numUnsolNa")
 	// null counts as absent.
-	c := mustLoad(t, []byte(`{"name":"n","type":"bond","mode":1,"links":[{"name":"a"},{"name":"b"}],"numGratArp":null,"numUnsolNa":3}`), "")
+	c := mustLoad(t, []byte(`{"cniVersion":"1.0.0","name":"n","type":"bond","mode":1,"links":[{"name":"a"},{"name":"b"}],"numGratArp":null,"numUnsolNa":3}`), "")
 	if c.Value("numGratArp", 0) != 3 {
 		t.Errorf("numGratArp = %d", c.Value("numGratArp", 0))
 	}
-	c = mustLoad(t, []byte(`{"name":"n","type":"bond","mode":1,"links":[{"name":"a"},{"name":"b"}],"numGratArp":4,"numUnsolNa":null}`), "")
+	c = mustLoad(t, []byte(`{"cniVersion":"1.0.0","name":"n","type":"bond","mode":1,"links":[{"name":"a"},{"name":"b"}],"numGratArp":4,"numUnsolNa":null}`), "")
 	if c.Value("numGratArp", 0) != 4 {
 		t.Errorf("numGratArp = %d", c.Value("numGratArp", 0))
 	}

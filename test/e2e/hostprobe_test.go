@@ -586,25 +586,61 @@ func TestHostProbeIPv6Uplink(t *testing.T) {
 func TestHostProbePodRenamedLink(t *testing.T) {
 	requireKernel(t)
 	withoutPolicyFile(t)
-	addHostVeths(t, "hpren1", "hpren2")
-	network := "hp-renamed"
-	conf := hostBondConf(network, "active-backup", []string{"hpren1", "hpren2"}, hostLocal("10.131.0.0/24"))
+	// The host also has a link of the name the pod picks: the link must be
+	// renamed back in the pod before it moves, or the move collides.
+	for _, newName := range []string{"eth9", "hpren9"} {
+		t.Run(newName, func(t *testing.T) {
+			addHostVeths(t, "hpren1", "hpren2")
+			if newName == "hpren9" {
+				hpDummies(t, "hpren9")
+			}
+			network := "hp-renamed-" + newName
+			conf := hostBondConf(network, "active-backup", []string{"hpren1", "hpren2"}, hostLocal("10.131.0.0/24"))
+			p := newPod(t)
+			before := captureNode(t, p, network)
+			mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
+			p.do(t, func() error {
+				l, err := netlinksafe.LinkByName("hpren2")
+				if err != nil {
+					return err
+				}
+				if err := netlink.LinkSetDown(l); err != nil {
+					return err
+				}
+				if err := netlink.LinkSetName(l, newName); err != nil {
+					return err
+				}
+				return netlink.LinkSetUp(l)
+			})
+			mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
+			assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
+		})
+	}
+}
+
+// TestHostProbeGCKeepsLiveNetnsRecord: GC of an attachment the runtime no
+// longer lists, whose netns still holds the host links, changes no link and
+// keeps the record, so the DEL (or a GC once the netns is gone) can still
+// give the links back.
+func TestHostProbeGCKeepsLiveNetnsRecord(t *testing.T) {
+	requireKernel(t)
+	withoutPolicyFile(t)
+	addHostVeths(t, "hpgc1", "hpgc2")
+	network := "hp-gc-live"
+	conf := strings.Replace(hostBondConf(network, "active-backup", []string{"hpgc1", "hpgc2"}, hostLocal("10.133.0.0/24")),
+		`"cniVersion":"1.0.0"`, `"cniVersion":"1.1.0"`, 1)
 	p := newPod(t)
 	before := captureNode(t, p, network)
 	mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
-	p.do(t, func() error {
-		l, err := netlinksafe.LinkByName("hpren2")
-		if err != nil {
-			return err
-		}
-		if err := netlink.LinkSetDown(l); err != nil {
-			return err
-		}
-		if err := netlink.LinkSetName(l, "eth9"); err != nil {
-			return err
-		}
-		return netlink.LinkSetUp(l)
-	})
+	afterAdd := snapshot(t, p.ns)
+	gcEnv := map[string]string{"CNI_COMMAND": "GC", "CNI_PATH": cniEnv("", p, "")["CNI_PATH"]}
+	mustOK(t, "GC", execPlugin(t, pluginPath(t, "bond"), gcEnv, withKey(t, conf, "cni.dev/valid-attachments", `[]`)))
+	if !hasRecord(t, p.containerID) {
+		t.Error("GC dropped the record while the host links are still in the pod")
+	}
+	if got := snapshot(t, p.ns); fmt.Sprint(got) != fmt.Sprint(afterAdd) {
+		t.Errorf("GC changed the pod: %v, was %v", got, afterAdd)
+	}
 	mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
 	assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
 }

@@ -220,6 +220,15 @@ func TestLegacyVersions(t *testing.T) {
 			assertAddress(t, p, "bond0", res.IP4.IP)
 			mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
 			assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
+
+			// Such a result holds only addresses: without ipam there is
+			// nothing to report, so ADD is refused before building.
+			noIPAM := strings.Replace(conf, ","+hostLocal("10.79.0.0/24"), "", 1)
+			res2 := probeRun(t, "ADD", p, "bond0", noIPAM)
+			if res2.cniErr == nil || res2.cniErr.Code != 7 || !strings.Contains(res2.cniErr.Msg, "ipam") {
+				t.Errorf("ADD without ipam: exit %d %q, want code 7 naming ipam", res2.exit, res2.stdout)
+			}
+			assertNodeUnchanged(t, "node after the refused ADD", before, captureNode(t, p, network))
 		})
 	}
 }
