@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
@@ -94,9 +95,7 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.inPod(func() error { return a.checkPodNamesFree() }); err != nil {
-		return nil, err
-	}
+	podNames := []string{a.ifName}
 	var slaves []slave
 	for _, name := range a.conf.Links {
 		s, link, err := inspectLink(name, "host")
@@ -106,22 +105,28 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 		if err := hostlink.Check(link, policy); err != nil {
 			return nil, cniError(errLinkUnusable, "%v", err)
 		}
-		if a.ifName == name || a.ifName == link.Attrs().Name {
+		// A link keeps its name and alternative names in the pod.
+		names := append([]string{link.Attrs().Name}, link.Attrs().AltNames...)
+		if slices.Contains(names, a.ifName) {
 			// The pod has no such name yet, but will once the link is in.
 			return nil, cniError(errLinkUnusable, "the bond's name %q is also the name of host link %q", a.ifName, name)
 		}
+		podNames = append(podNames, names...)
 		// The primary name, not an alternative one the config may use:
 		// DEL renames the link back to it.
 		s.state.HostName = link.Attrs().Name
 		slaves = append(slaves, s)
 	}
-	return slaves, sameLinkTwice(a.conf.Links, slaves)
+	if err := sameLinkTwice(a.conf.Links, slaves); err != nil {
+		return nil, err
+	}
+	return slaves, a.inPod(func() error { return checkPodNamesFree(podNames) })
 }
 
-// checkPodNamesFree makes sure neither the bond nor a host link's name is
-// taken in the pod, so moving links in cannot collide.
-func (a *attachment) checkPodNamesFree() error {
-	for _, name := range append([]string{a.ifName}, a.conf.Links...) {
+// checkPodNamesFree makes sure neither the bond's name nor any name of a
+// host link is taken in the pod, so moving links in cannot collide.
+func checkPodNamesFree(names []string) error {
+	for _, name := range names {
 		if _, err := netlinksafe.LinkByName(name); err == nil {
 			return cniError(errLinkUnusable, "interface %q already exists in the pod", name)
 		}

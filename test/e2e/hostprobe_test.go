@@ -680,3 +680,34 @@ func assertSameLinkRefused(t *testing.T, p *pod, network, conf string) {
 	}
 	assertNodeUnchanged(t, "node after the refused ADD", before, captureNode(t, p, network))
 }
+
+// TestHostProbeAltNameCollisions: a host link keeps its alternative names
+// in the pod, so an altname taken in the pod, or equal to CNI_IFNAME, is
+// refused before any link moves.
+func TestHostProbeAltNameCollisions(t *testing.T) {
+	requireKernel(t)
+	withoutPolicyFile(t)
+	for _, c := range []struct{ name, podHas, ifName, want string }{
+		{"altname taken in the pod", "hpcolx1", "bond0", "already exists in the pod"},
+		{"CNI_IFNAME is an altname", "", "hpcolx1", "is also the name of host link"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			hpDummies(t, "hpcol1", "hpcol2")
+			if err := netlink.LinkAddAltName(hostLink(t, "hpcol1"), "hpcolx1"); err != nil {
+				t.Fatalf("add altname: %v", err)
+			}
+			p := newPod(t)
+			if c.podHas != "" {
+				addDummyNamed(c.podHas)(t, p)
+			}
+			network := "hp-altcol"
+			conf := hostBondConf(network, "active-backup", []string{"hpcol1", "hpcol2"}, hostLocal("10.134.0.0/24"))
+			before := captureNode(t, p, network)
+			res := probeRun(t, "ADD", p, c.ifName, conf)
+			if res.cniErr == nil || res.cniErr.Code != 100 || !strings.Contains(res.cniErr.Msg, c.want) || !strings.Contains(res.cniErr.Msg, "hpcol") {
+				t.Fatalf("ADD: exit %d %q, want code 100 %q", res.exit, res.stdout, c.want)
+			}
+			assertNodeUnchanged(t, "node after the refused ADD", before, captureNode(t, p, network))
+		})
+	}
+}
