@@ -120,7 +120,7 @@ var badInputs = []badInput{
 	// What libcni will not send: exec the binary directly.
 	{name: "invalid JSON", direct: true, stdin: `{"cniVersion":"1.0.0","name":"N","type":"bond",`, code: 6, want: []string{"network config"}},
 	{name: "empty stdin", direct: true, stdin: ` `, code: 6, want: []string{"network config"}},
-	{name: "cniVersion 9.9.9", direct: true, stdin: strings.Replace(badConf("N", "active-backup", pairLinks, ""), `"cniVersion":"1.0.0"`, `"cniVersion":"9.9.9"`, 1), code: 1, want: []string{"incompatible CNI versions", "9.9.9"}},
+	{name: "cniVersion 9.9.9", direct: true, stdin: withCNIVersion(badConf("N", "active-backup", pairLinks, ""), "9.9.9"), code: 1, want: []string{"incompatible CNI versions", "9.9.9"}},
 	{name: "network name missing", direct: true, stdin: strings.Replace(badConf("N", "active-backup", pairLinks, ""), `"name":"N",`, ``, 1), code: 7, want: []string{"network name"}},
 	{name: "CNI_COMMAND unknown", direct: true, env: setEnv("CNI_COMMAND", "BOGUS"), code: 4, want: []string{"CNI_COMMAND", "BOGUS"}},
 	{name: "CNI_CONTAINERID missing", direct: true, env: unsetEnv("CNI_CONTAINERID"), code: 4, want: []string{"CNI_CONTAINERID"}},

@@ -653,7 +653,7 @@ func TestProbeThreeLinksAndDNS(t *testing.T) {
 	before := captureNode(t, p, network)
 	conf := bondConf(network, "balance-xor", []string{"net1", "net2", "net3"},
 		`"dns":{"nameservers":["10.72.0.53"],"search":["example.test"]},`+hostLocal("10.72.0.0/24"))
-	conf = strings.Replace(conf, `"cniVersion":"1.0.0"`, `"cniVersion":"0.3.1"`, 1)
+	conf = withCNIVersion(conf, "0.3.1")
 	add := probeRun(t, "ADD", p, "bond0", conf)
 	mustOK(t, "ADD", add)
 	var r struct {

@@ -300,6 +300,12 @@ func bondConf(name, mode string, links []string, extra string) string {
 		name, mode, strings.Join(ls, ","), extra)
 }
 
+// withCNIVersion sets the cniVersion of a config written by bondConf,
+// hostBondConf or badConf (which write "1.0.0").
+func withCNIVersion(conf, v string) string {
+	return strings.Replace(conf, `"cniVersion":"1.0.0"`, fmt.Sprintf(`"cniVersion":%q`, v), 1)
+}
+
 func hostLocal(subnet string) string {
 	return fmt.Sprintf(`"ipam":{"type":"host-local","subnet":%q,"dataDir":"/var/lib/cni/networks"}`, subnet)
 }

@@ -401,8 +401,7 @@ func TestHostProbeDelNetnsGoneVFs(t *testing.T) {
 func TestHostProbeGCRestoresVFsOfGoneNetns(t *testing.T) {
 	a, b := hostVFsForGoneNetns(t)
 	network := "hp-gc-vf"
-	conf := strings.Replace(hostBondConf(network, "active-backup", []string{a, b}, `"failOverMac":1,`+hostLocal("10.132.0.0/24")),
-		`"cniVersion":"1.0.0"`, `"cniVersion":"1.1.0"`, 1)
+	conf := withCNIVersion(hostBondConf(network, "active-backup", []string{a, b}, `"failOverMac":1,`+hostLocal("10.132.0.0/24")), "1.1.0")
 	p := newPod(t)
 	before := captureNode(t, nil, network)
 	mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
@@ -627,8 +626,7 @@ func TestHostProbeGCKeepsLiveNetnsRecord(t *testing.T) {
 	withoutPolicyFile(t)
 	addHostVeths(t, "hpgc1", "hpgc2")
 	network := "hp-gc-live"
-	conf := strings.Replace(hostBondConf(network, "active-backup", []string{"hpgc1", "hpgc2"}, hostLocal("10.133.0.0/24")),
-		`"cniVersion":"1.0.0"`, `"cniVersion":"1.1.0"`, 1)
+	conf := withCNIVersion(hostBondConf(network, "active-backup", []string{"hpgc1", "hpgc2"}, hostLocal("10.133.0.0/24")), "1.1.0")
 	p := newPod(t)
 	before := captureNode(t, p, network)
 	mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))

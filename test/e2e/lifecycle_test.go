@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,8 +20,7 @@ func TestResultShapePerVersion(t *testing.T) {
 		t.Run(v, func(t *testing.T) {
 			r := newRuntime(t)
 			p, _ := podWithLinks(t, "net1", "net2")
-			conf := strings.Replace(bondConf("ver"+strings.ReplaceAll(v, ".", ""), "active-backup", []string{"net1", "net2"}, hostLocal("10.77.0.0/24")),
-				`"cniVersion":"1.0.0"`, fmt.Sprintf(`"cniVersion":%q`, v), 1)
+			conf := withCNIVersion(bondConf("ver"+strings.ReplaceAll(v, ".", ""), "active-backup", []string{"net1", "net2"}, hostLocal("10.77.0.0/24")), v)
 			list, rt := confList(t, conf), p.rt("bond0")
 			res, err := r.cni.AddNetworkList(ctx(), list, rt)
 			if err != nil {
@@ -196,7 +194,7 @@ func TestLegacyVersions(t *testing.T) {
 			if v == "" {
 				conf = strings.Replace(conf, `"cniVersion":"1.0.0",`, "", 1)
 			} else {
-				conf = strings.Replace(conf, `"cniVersion":"1.0.0"`, fmt.Sprintf(`"cniVersion":%q`, v), 1)
+				conf = withCNIVersion(conf, v)
 			}
 			before := captureNode(t, p, network)
 			add := probeRun(t, "ADD", p, "bond0", conf)
