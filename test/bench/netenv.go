@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bond-cni/bond-cni/test/internal/netenv"
+	"github.com/bond-cni/bond-cni/test/sriov/bed"
 )
 
 // netnsSet tracks the namespaces the bench made, to remove them at the end.
@@ -238,26 +239,17 @@ func (p *pf) setNumVFs(n, pfIndex int) error {
 }
 
 func (p *pf) readVFs() error {
-	dev := filepath.Join("/sys/class/net", p.Name, "device")
-	links, err := filepath.Glob(filepath.Join(dev, "virtfn*"))
+	list, err := bed.VFsOf(p.Name)
 	if err != nil {
 		return err
 	}
 	p.VFs = nil
-	for _, l := range links {
-		idx, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(l), "virtfn"))
-		if err != nil {
-			continue
+	for _, v := range list {
+		netdev := v.HostName()
+		if netdev == "" {
+			return fmt.Errorf("VF %d of %s has no netdev yet", v.Index, p.Name)
 		}
-		target, err := os.Readlink(l)
-		if err != nil {
-			return err
-		}
-		netdevs, err := os.ReadDir(filepath.Join(l, "net"))
-		if err != nil || len(netdevs) == 0 {
-			return fmt.Errorf("VF %d of %s has no netdev yet", idx, p.Name)
-		}
-		p.VFs = append(p.VFs, vf{Index: idx, PCI: filepath.Base(target), Netdev: netdevs[0].Name()})
+		p.VFs = append(p.VFs, vf{Index: v.Index, PCI: v.PCI, Netdev: netdev})
 	}
 	return nil
 }
