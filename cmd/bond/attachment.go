@@ -19,7 +19,6 @@ var stateDir = state.DefaultDir
 type attachment struct {
 	args   *skel.CmdArgs
 	conf   *config.Conf
-	ifName string // the bond's name in the pod
 	hostNS ns.NetNS
 	podNS  ns.NetNS
 	store  state.Store
@@ -28,11 +27,10 @@ type attachment struct {
 
 func newAttachment(args *skel.CmdArgs, conf *config.Conf) *attachment {
 	a := &attachment{
-		args:   args,
-		conf:   conf,
-		ifName: args.IfName,
-		store:  state.Store{Dir: stateDir, BeforeRename: func() { failpoint("record-before-rename") }},
-		log:    newLogger(conf.LogFile, conf.LogLevel, shortID(args.ContainerID)+"/"+args.IfName),
+		args:  args,
+		conf:  conf,
+		store: state.Store{Dir: stateDir, BeforeRename: func() { failpoint("record-before-rename") }},
+		log:   newLogger(conf.LogFile, conf.LogLevel, shortID(args.ContainerID)+"/"+args.IfName),
 	}
 	return a
 }
@@ -95,7 +93,7 @@ func (a *attachment) record(links []slave) state.Record {
 		IfName:           a.args.IfName,
 		Network:          a.conf.Name,
 		Netns:            a.args.Netns,
-		BondName:         a.ifName,
+		BondName:         a.args.IfName,
 		LinksInContainer: a.conf.LinksInContainer,
 	}
 	for _, s := range links {

@@ -16,11 +16,11 @@ import (
 // enslave each link, bring the bond up, and check the kernel took every
 // option. It returns the result's interfaces: the bond, then the slaves.
 func (a *attachment) buildBond(slaves []slave, mtu int, undo *undoStack) ([]*current.Interface, error) {
-	b, err := bond.Create(bond.Spec{Name: a.ifName, Mode: a.conf.Mode, Options: a.conf.Options, MTU: mtu, MAC: a.conf.MAC})
+	b, err := bond.Create(bond.Spec{Name: a.args.IfName, Mode: a.conf.Mode, Options: a.conf.Options, MTU: mtu, MAC: a.conf.MAC})
 	if err != nil {
 		return nil, asCNIError(err, errKernel)
 	}
-	undo.push("delete bond "+a.ifName, func() error { return a.inPod(func() error { return bond.Delete(b) }) })
+	undo.push("delete bond "+a.args.IfName, func() error { return a.inPod(func() error { return bond.Delete(b) }) })
 	a.log.Step("bond created")
 	failpoint("after-bond-create")
 	if err := a.enslaveAll(b, slaves, undo); err != nil {
@@ -29,7 +29,7 @@ func (a *attachment) buildBond(slaves []slave, mtu int, undo *undoStack) ([]*cur
 	a.log.Step("links enslaved")
 	failpoint("after-enslave-all")
 	if err := netlink.LinkSetUp(b); err != nil {
-		return nil, fmt.Errorf("failed to set bond %q up: %w", a.ifName, err)
+		return nil, fmt.Errorf("failed to set bond %q up: %w", a.args.IfName, err)
 	}
 	failpoint("after-bond-up")
 	primary, err := a.setPrimary(b)
@@ -38,7 +38,7 @@ func (a *attachment) buildBond(slaves []slave, mtu int, undo *undoStack) ([]*cur
 	}
 	failpoint("after-primary")
 	if err := bond.Verify(b.Index, a.conf.Mode, a.conf.Options, primary); err != nil {
-		return nil, fmt.Errorf("bond %q: %w", a.ifName, err)
+		return nil, fmt.Errorf("bond %q: %w", a.args.IfName, err)
 	}
 	return a.interfaces(slaves)
 }
@@ -110,7 +110,7 @@ func (a *attachment) setPrimary(b *netlink.Bond) (int, error) {
 
 // interfaces reads back the bond and slaves as the result reports them.
 func (a *attachment) interfaces(slaves []slave) ([]*current.Interface, error) {
-	names := []string{a.ifName}
+	names := []string{a.args.IfName}
 	for _, s := range slaves {
 		names = append(names, s.state.Name)
 	}

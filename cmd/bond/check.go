@@ -46,7 +46,7 @@ func cmdCheck(args *skel.CmdArgs) error {
 }
 
 func (a *attachment) check(prev *current.Result) error {
-	b, err := bond.ByName(a.ifName)
+	b, err := bond.ByName(a.args.IfName)
 	if err != nil {
 		return fmt.Errorf("CHECK: %w", err)
 	}
@@ -58,11 +58,11 @@ func (a *attachment) check(prev *current.Result) error {
 		bond.Verify(b.Index, a.conf.Mode, a.conf.Options, primary),
 		a.checkSlaves(b),
 		a.checkLinkAttrs(b, prev),
-		ip.ValidateExpectedInterfaceIPs(a.ifName, ipsOf(prev, a.ifName)),
+		ip.ValidateExpectedInterfaceIPs(a.args.IfName, ipsOf(prev, a.args.IfName)),
 		ip.ValidateExpectedRoute(prev.Routes),
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("CHECK of bond %q failed: %w", a.ifName, err)
+		return fmt.Errorf("CHECK of bond %q failed: %w", a.args.IfName, err)
 	}
 	return nil
 }
@@ -154,7 +154,7 @@ func (a *attachment) expectedMAC(prev *current.Result) string {
 		return ""
 	}
 	for _, iface := range prev.Interfaces {
-		if iface.Name == a.ifName && iface.Sandbox != "" {
+		if iface.Name == a.args.IfName && iface.Sandbox != "" {
 			return iface.Mac
 		}
 	}

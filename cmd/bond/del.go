@@ -63,7 +63,7 @@ func cmdDel(args *skel.CmdArgs) error {
 // recordFromConfig stands in for a missing record: the links by name, with
 // no saved state to restore beyond what the kernel restores on release.
 func (a *attachment) recordFromConfig() *state.Record {
-	r := &state.Record{BondName: a.ifName, LinksInContainer: a.conf.LinksInContainer}
+	r := &state.Record{BondName: a.args.IfName, LinksInContainer: a.conf.LinksInContainer}
 	for _, name := range a.conf.Links {
 		s := bond.LinkState{Name: name}
 		if !a.conf.LinksInContainer {

@@ -35,9 +35,9 @@ func (a *attachment) addIPAM(result *current.Result, undo *undoStack) error {
 	}
 	result.IPs, result.Routes = ipamResult.IPs, ipamResult.Routes
 	result.DNS = mergeDNS(a.conf.DNS, ipamResult.DNS)
-	err = a.inPod(func() error { return ipam.ConfigureIface(a.ifName, result) })
+	err = a.inPod(func() error { return ipam.ConfigureIface(a.args.IfName, result) })
 	if err != nil {
-		return fmt.Errorf("failed to configure addresses on %q: %w", a.ifName, err)
+		return fmt.Errorf("failed to configure addresses on %q: %w", a.args.IfName, err)
 	}
 	return nil
 }

@@ -61,8 +61,8 @@ func inspectLink(name, where string) (slave, netlink.Link, error) {
 func (a *attachment) inspectPodLinks() ([]slave, error) {
 	var slaves []slave
 	err := a.inPod(func() error {
-		if _, err := netlinksafe.LinkByName(a.ifName); err == nil {
-			return cniError(errLinkUnusable, "interface %q already exists in the pod", a.ifName)
+		if _, err := netlinksafe.LinkByName(a.args.IfName); err == nil {
+			return cniError(errLinkUnusable, "interface %q already exists in the pod", a.args.IfName)
 		}
 		for _, name := range a.conf.Links {
 			s, _, err := inspectLink(name, "pod")
@@ -95,7 +95,7 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 	if err != nil {
 		return nil, err
 	}
-	podNames := []string{a.ifName}
+	podNames := []string{a.args.IfName}
 	var slaves []slave
 	for _, name := range a.conf.Links {
 		s, link, err := inspectLink(name, "host")
@@ -107,9 +107,9 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 		}
 		// A link keeps its name and alternative names in the pod.
 		names := append([]string{link.Attrs().Name}, link.Attrs().AltNames...)
-		if slices.Contains(names, a.ifName) {
+		if slices.Contains(names, a.args.IfName) {
 			// The pod has no such name yet, but will once the link is in.
-			return nil, cniError(errLinkUnusable, "the bond's name %q is also the name of host link %q", a.ifName, name)
+			return nil, cniError(errLinkUnusable, "the bond's name %q is also the name of host link %q", a.args.IfName, name)
 		}
 		podNames = append(podNames, names...)
 		// The primary name, not an alternative one the config may use:
