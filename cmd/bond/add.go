@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/containernetworking/cni/pkg/skel"
@@ -9,7 +8,6 @@ import (
 	current "github.com/containernetworking/cni/pkg/types/100"
 
 	"github.com/bond-cni/bond-cni/pkg/config"
-	"github.com/bond-cni/bond-cni/pkg/hostlink"
 )
 
 // cmdAdd builds the bond. It is all or nothing: any failure undoes every
@@ -32,19 +30,12 @@ func cmdAdd(args *skel.CmdArgs) error {
 		a.log.Warnf("config key \"ifname\" (%q) is ignored: CNI_IFNAME (%q) names the bond, as the CNI spec requires; "+
 			"with Multus, name it after @ in the pod's network annotation", conf.IfNameKey, args.IfName)
 	}
-	unlock, err := a.lockHostLinks(!conf.LinksInContainer)
-	if err != nil {
-		return err
-	}
-	// Held through any rollback, so a failed ADD's links are back on the
-	// host before another pod may look at them.
-	defer unlock()
 	var undo undoStack
 	result, err := a.add(&undo)
 	if err != nil {
 		a.log.Errorf("ADD failed: %v", err)
 		if uerr := undo.run(a.log); uerr != nil {
-			err = fmt.Errorf("%w (cleanup also failed: %v)", err, uerr)
+			err = fmt.Errorf("%w (cleanup also failed; DEL will finish it: %v)", err, uerr)
 		}
 		return asCNIError(err, errKernel)
 	}
@@ -66,36 +57,22 @@ func (a *attachment) add(undo *undoStack) (types.Result, error) {
 	return out, nil
 }
 
+// build takes the links (recording them first), builds the bond in the
+// pod, and puts IPAM's addresses on it. The result lists the bond only:
+// it is the one interface this attachment created (the slaves belong to
+// the attachments that made them, or to the host), as the reference
+// plugin reports it and as Multus expects, one network-status entry per
+// result interface.
 func (a *attachment) build(undo *undoStack) (*current.Result, error) {
-	slaves, err := a.inspectLinks()
+	slaves, mtu, err := a.takeLinks(undo)
 	if err != nil {
 		return nil, err
-	}
-	mtu, err := a.bondMTU(slaves)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.checkVFs(slaves, mtu); err != nil {
-		return nil, err
-	}
-	a.log.Step("links inspected")
-	failpoint("after-inspect")
-	// Nothing has changed yet; from here on every change pushes its undo.
-	if err := a.saveRecord(slaves, undo); err != nil {
-		return nil, err
-	}
-	a.log.Step("record saved")
-	if !a.conf.LinksInContainer {
-		if err := a.claimHostLinks(slaves, undo); err != nil {
-			return nil, err
-		}
-		a.log.Step("host links moved")
 	}
 	result := &current.Result{CNIVersion: current.ImplementedSpecVersion}
 	err = a.inPod(func() error {
 		a.log.Step("in pod netns")
-		ifaces, err := a.buildBond(slaves, mtu, undo)
-		result.Interfaces = ifaces
+		iface, err := a.buildBond(slaves, mtu, undo)
+		result.Interfaces = []*current.Interface{iface}
 		return err
 	})
 	if err != nil {
@@ -109,6 +86,63 @@ func (a *attachment) build(undo *undoStack) (*current.Result, error) {
 	a.log.Step("IPAM configured")
 	failpoint("after-ipam-configure")
 	return a.afterPrevResult(result)
+}
+
+// takeLinks inspects the links, saves the record, and moves host links
+// into the pod. Nothing on the node changes before the record is saved.
+// Host links are inspected and moved under the node-wide lock, which is
+// held for that only: IPAM, which may take long, runs after it.
+func (a *attachment) takeLinks(undo *undoStack) (slaves []slave, mtu int, err error) {
+	if a.conf.LinksInContainer {
+		if slaves, err = a.inspectPodLinks(); err != nil {
+			return nil, 0, err
+		}
+		if mtu, err = a.checkSlaves(slaves); err != nil {
+			return nil, 0, err
+		}
+		return slaves, mtu, a.recordSlaves(slaves, undo)
+	}
+	err = a.withHostLock(func() error {
+		if slaves, err = a.inspectHostLinks(); err != nil {
+			return err
+		}
+		if mtu, err = a.checkSlaves(slaves); err != nil {
+			return err
+		}
+		if err := a.recordSlaves(slaves, undo); err != nil {
+			return err
+		}
+		return a.claimHostLinks(slaves, undo)
+	})
+	return slaves, mtu, err
+}
+
+// checkSlaves settles the bond's MTU and checks the VFs among the links.
+func (a *attachment) checkSlaves(slaves []slave) (int, error) {
+	mtu, err := a.bondMTU(slaves)
+	if err != nil {
+		return 0, err
+	}
+	if err := a.checkVFs(slaves, mtu); err != nil {
+		return 0, err
+	}
+	a.log.Step("links inspected")
+	failpoint("after-inspect")
+	return mtu, nil
+}
+
+// recordSlaves saves the record before the first change; it is removed on
+// rollback only when every other undo step succeeded.
+func (a *attachment) recordSlaves(slaves []slave, undo *undoStack) error {
+	if err := a.saveRecord(a.newRecord(slaves)); err != nil {
+		return err
+	}
+	undo.pushIfClean("remove the state record", func() error {
+		return withCode(a.store.Remove(a.args.ContainerID, a.args.IfName), types.ErrIOFailure)
+	})
+	a.log.Step("record saved")
+	failpoint("after-record")
+	return nil
 }
 
 // afterPrevResult puts a chain's previous result first, as the spec asks
@@ -135,54 +169,21 @@ func (a *attachment) afterPrevResult(ours *current.Result) (*current.Result, err
 	return out, nil
 }
 
-// inspectLinks checks the links without changing anything.
-func (a *attachment) inspectLinks() ([]slave, error) {
-	if a.conf.LinksInContainer {
-		return a.inspectPodLinks()
-	}
-	return a.inspectHostLinks()
-}
-
-// lockHostLinks takes the node-wide host link lock when needed; a busy
-// lock is "try again later", a lock that cannot be made is our error.
-func (a *attachment) lockHostLinks(needed bool) (unlock func(), err error) {
-	if !needed {
-		return func() {}, nil
-	}
-	lock, err := hostlink.Acquire(stateDir, hostLockTimeout)
-	if errors.Is(err, hostlink.ErrLockBusy) {
-		return nil, cniError(types.ErrTryAgainLater, "%v", err)
-	}
-	if err != nil {
-		return nil, cniError(errKernel, "failed to take the host link lock: %v", err)
-	}
-	return lock.Release, nil
-}
-
-func (a *attachment) saveRecord(slaves []slave, undo *undoStack) error {
-	if err := a.store.Save(a.record(slaves)); err != nil {
-		return err
-	}
-	undo.push("remove state record", func() error { return a.store.Remove(a.args.ContainerID, a.args.IfName) })
-	failpoint("after-record")
-	return nil
-}
-
 // bondMTU is the configured MTU, or the smallest among the links; it must
 // fit every link.
 func (a *attachment) bondMTU(slaves []slave) (int, error) {
 	mtu := a.conf.MTU
 	if mtu == 0 {
 		for _, s := range slaves {
-			if mtu == 0 || s.state.MTU < mtu {
-				mtu = s.state.MTU
+			if mtu == 0 || s.link.MTU < mtu {
+				mtu = s.link.MTU
 			}
 		}
 		return mtu, nil
 	}
 	for _, s := range slaves {
 		if s.maxMTU > 0 && mtu > s.maxMTU {
-			return 0, cniError(errLinkUnusable, "mtu %d is above the largest MTU %d that link %q accepts", mtu, s.maxMTU, s.state.Name)
+			return 0, cniError(errLinkUnusable, "mtu %d is above the largest MTU %d that link %q accepts", mtu, s.maxMTU, s.link.Name)
 		}
 	}
 	return mtu, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/containernetworking/cni/pkg/skel"
@@ -26,13 +27,12 @@ type attachment struct {
 }
 
 func newAttachment(args *skel.CmdArgs, conf *config.Conf) *attachment {
-	a := &attachment{
+	return &attachment{
 		args:  args,
 		conf:  conf,
 		store: state.Store{Dir: stateDir, BeforeRename: func() { failpoint("record-before-rename") }},
 		log:   newLogger(conf.LogFile, conf.LogLevel, shortID(args.ContainerID)+"/"+args.IfName),
 	}
-	return a
 }
 
 func shortID(id string) string {
@@ -44,15 +44,41 @@ func shortID(id string) string {
 
 // openNetns opens the host's and the pod's network namespaces.
 func (a *attachment) openNetns() error {
-	var err error
-	if a.hostNS, err = ns.GetCurrentNS(); err != nil {
-		return fmt.Errorf("failed to open the host netns: %w", err)
+	if err := a.openHostNetns(); err != nil {
+		return err
 	}
+	var err error
 	if a.podNS, err = ns.GetNS(a.args.Netns); err != nil {
-		return types.NewError(types.ErrInvalidEnvironmentVariables,
-			fmt.Sprintf("failed to open netns %q: %v", a.args.Netns, err), "")
+		return cniError(types.ErrInvalidEnvironmentVariables, "failed to open netns %q: %v", a.args.Netns, err)
 	}
 	return a.refuseHostNetns()
+}
+
+func (a *attachment) openHostNetns() error {
+	var err error
+	if a.hostNS, err = ns.GetCurrentNS(); err != nil {
+		return cniError(types.ErrInvalidEnvironmentVariables, "failed to open the host netns: %v", err)
+	}
+	return nil
+}
+
+// openPodNetnsForDel opens the pod's netns for DEL and GC, which must
+// tell "gone" from "cannot open": only a missing path (or none given)
+// means the netns is gone and took its virtual links with it.
+func (a *attachment) openPodNetnsForDel() (gone bool, err error) {
+	if a.args.Netns == "" {
+		return true, nil
+	}
+	podNS, err := ns.GetNS(a.args.Netns)
+	if err == nil {
+		a.podNS = podNS
+		return false, a.refuseHostNetns()
+	}
+	var notExist ns.NSPathNotExistErr
+	if errors.As(err, &notExist) {
+		return true, nil
+	}
+	return false, cniError(types.ErrInvalidEnvironmentVariables, "failed to open netns %q: %v", a.args.Netns, err)
 }
 
 // refuseHostNetns stops a call whose pod netns is the host's own: links
@@ -61,14 +87,13 @@ func (a *attachment) openNetns() error {
 func (a *attachment) refuseHostNetns() error {
 	var host, pod unix.Stat_t
 	if err := unix.Fstat(int(a.hostNS.Fd()), &host); err != nil {
-		return fmt.Errorf("failed to stat the host netns: %w", err)
+		return cniError(types.ErrInvalidEnvironmentVariables, "failed to stat the host netns: %v", err)
 	}
 	if err := unix.Fstat(int(a.podNS.Fd()), &pod); err != nil {
-		return fmt.Errorf("failed to stat netns %q: %w", a.args.Netns, err)
+		return cniError(types.ErrInvalidEnvironmentVariables, "failed to stat netns %q: %v", a.args.Netns, err)
 	}
 	if host.Dev == pod.Dev && host.Ino == pod.Ino {
-		return types.NewError(types.ErrInvalidNetNS,
-			fmt.Sprintf("netns %q is the host's own netns, not a pod's", a.args.Netns), "")
+		return cniError(types.ErrInvalidNetNS, "netns %q is the host's own netns, not a pod's", a.args.Netns)
 	}
 	return nil
 }
@@ -87,7 +112,23 @@ func (a *attachment) inPod(f func() error) error {
 	return a.podNS.Do(func(ns.NetNS) error { return f() })
 }
 
-func (a *attachment) record(links []slave) state.Record {
+// withHostLock runs f under the node-wide host link lock. A lock busy for
+// the whole wait is "try again later"; one that cannot be taken is an I/O
+// failure of the state directory.
+func (a *attachment) withHostLock(f func() error) error {
+	lock, err := a.store.LockHostLinks(state.HostLinkLockTimeout)
+	if errors.Is(err, state.ErrLockBusy) {
+		return cniError(types.ErrTryAgainLater, "%v", err)
+	}
+	if err != nil {
+		return cniError(types.ErrIOFailure, "failed to take the host link lock: %v", err)
+	}
+	defer lock.Release()
+	return f()
+}
+
+// newRecord is the state record of this attachment for the given slaves.
+func (a *attachment) newRecord(slaves []slave) state.Record {
 	r := state.Record{
 		ContainerID:      a.args.ContainerID,
 		IfName:           a.args.IfName,
@@ -95,9 +136,23 @@ func (a *attachment) record(links []slave) state.Record {
 		Netns:            a.args.Netns,
 		BondName:         a.args.IfName,
 		LinksInContainer: a.conf.LinksInContainer,
+		Pod:              state.Pod{Namespace: a.conf.Pod.Namespace, Name: a.conf.Pod.Name, UID: a.conf.Pod.UID},
 	}
-	for _, s := range links {
-		r.Links = append(r.Links, s.state)
+	for _, s := range slaves {
+		r.Links = append(r.Links, s.link)
 	}
 	return r
+}
+
+// saveRecord writes the record; a failure is the state directory's.
+func (a *attachment) saveRecord(r state.Record) error {
+	if err := a.store.Save(r); err != nil {
+		return cniError(types.ErrIOFailure, "%v", err)
+	}
+	return nil
+}
+
+// errorf wraps err with context, keeping its CNI code if it has one.
+func errorf(err error, format string, a ...any) error {
+	return asCNIError(fmt.Errorf(format+": %w", append(a, err)...), errKernel)
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"fmt"
-	"net"
 
 	current "github.com/containernetworking/cni/pkg/types/100"
-	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
 
 	"github.com/bond-cni/bond-cni/pkg/bond"
@@ -14,9 +12,11 @@ import (
 
 // buildBond runs in the pod's netns: create the bond with every option,
 // enslave each link, bring the bond up, and check the kernel took every
-// option. It returns the result's interfaces: the bond, then the slaves.
-func (a *attachment) buildBond(slaves []slave, mtu int, undo *undoStack) ([]*current.Interface, error) {
-	b, err := bond.Create(bond.Spec{Name: a.args.IfName, Mode: a.conf.Mode, Options: a.conf.Options, MTU: mtu, MAC: a.conf.MAC})
+// option. It returns the bond as the result reports it.
+func (a *attachment) buildBond(slaves []slave, mtu int, undo *undoStack) (*current.Interface, error) {
+	spec := bond.Spec{Name: a.args.IfName, Mode: a.conf.Mode, Options: a.conf.Options, MTU: mtu, MAC: a.conf.MAC,
+		PrimaryIndex: a.primaryIndex(slaves)}
+	b, err := bond.Create(spec)
 	if err != nil {
 		return nil, asCNIError(err, errKernel)
 	}
@@ -32,29 +32,43 @@ func (a *attachment) buildBond(slaves []slave, mtu int, undo *undoStack) ([]*cur
 		return nil, fmt.Errorf("failed to set bond %q up: %w", a.args.IfName, err)
 	}
 	failpoint("after-bond-up")
-	primary, err := a.setPrimary(b)
+	if err := bond.Verify(b.Index, a.conf.Mode, a.conf.Options, spec.PrimaryIndex); err != nil {
+		return nil, cniError(errBondDiffers, "bond %q: %v", a.args.IfName, err)
+	}
+	up, err := netlink.LinkByIndex(b.Index)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("failed to read back bond %q: %w", a.args.IfName, err)
 	}
-	failpoint("after-primary")
-	if err := bond.Verify(b.Index, a.conf.Mode, a.conf.Options, primary); err != nil {
-		return nil, fmt.Errorf("bond %q: %w", a.args.IfName, err)
+	return &current.Interface{Name: a.args.IfName, Mac: up.Attrs().HardwareAddr.String(), Sandbox: a.args.Netns}, nil
+}
+
+// primaryIndex is the pod ifindex of the link the primary option names
+// (config links and slaves are in the same order), or 0.
+func (a *attachment) primaryIndex(slaves []slave) int {
+	o, ok := a.conf.Option(config.Primary)
+	if !ok {
+		return 0
 	}
-	return a.interfaces(slaves)
+	for i, name := range a.conf.Links {
+		if name == o.Link {
+			return slaves[i].podIndex()
+		}
+	}
+	return 0
 }
 
 func (a *attachment) enslaveAll(b *netlink.Bond, slaves []slave, undo *undoStack) error {
 	for _, s := range slaves {
-		st := s.state
+		st := s.podState()
 		undo.push("release "+st.Name, func() error { return a.inPod(func() error { return bond.Release(st) }) })
 	}
 	if err := a.makeMACsUnique(slaves); err != nil {
 		return err
 	}
 	for _, s := range slaves {
-		link, err := netlinksafe.LinkByName(s.state.Name)
+		link, err := netlink.LinkByIndex(s.podIndex())
 		if err != nil {
-			return cniError(errLinkUnusable, "link %q vanished from the pod: %v", s.state.Name, err)
+			return cniError(errLinkUnusable, "link %q vanished from the pod: %v", s.link.Name, err)
 		}
 		if err := bond.Enslave(b, link); err != nil {
 			return a.enslaveError(s, err)
@@ -73,56 +87,23 @@ func (a *attachment) makeMACsUnique(slaves []slave) error {
 	}
 	seen := map[string]bool{}
 	for _, s := range slaves {
-		if !seen[s.state.MAC] {
-			seen[s.state.MAC] = true
+		if !seen[s.link.MAC] {
+			seen[s.link.MAC] = true
 			continue
 		}
 		mac, err := bond.LocalMAC()
 		if err != nil {
 			return err
 		}
-		link, err := netlinksafe.LinkByName(s.state.Name)
+		link, err := netlink.LinkByIndex(s.podIndex())
 		if err == nil {
 			err = netlink.LinkSetHardwareAddr(link, mac)
 		}
 		if err != nil {
-			return fmt.Errorf("failed to give %q a unique MAC: %w", s.state.Name, err)
+			return fmt.Errorf("failed to give %q a unique MAC: %w", s.link.Name, err)
 		}
-		a.log.Infof("link %q shared MAC %s with another slave; using %s until DEL", s.state.Name, s.state.MAC, mac)
+		a.log.Infof("link %q shared MAC %s with another slave; using %s until DEL", s.link.Name, s.link.MAC, mac)
 		failpoint("after-unique-mac")
 	}
 	return nil
 }
-
-// setPrimary applies the primary option, which needs the slave enslaved,
-// and returns the primary's ifindex (0 if none).
-func (a *attachment) setPrimary(b *netlink.Bond) (int, error) {
-	o, ok := a.conf.Option("primary")
-	if !ok {
-		return 0, nil
-	}
-	link, err := netlinksafe.LinkByName(o.Link)
-	if err != nil {
-		return 0, fmt.Errorf("failed to find primary %q: %w", o.Link, err)
-	}
-	return link.Attrs().Index, bond.SetPrimary(b, link.Attrs().Index)
-}
-
-// interfaces reads back the bond and slaves as the result reports them.
-func (a *attachment) interfaces(slaves []slave) ([]*current.Interface, error) {
-	names := []string{a.args.IfName}
-	for _, s := range slaves {
-		names = append(names, s.state.Name)
-	}
-	var out []*current.Interface
-	for _, name := range names {
-		link, err := netlinksafe.LinkByName(name)
-		if err != nil {
-			return nil, fmt.Errorf("failed to read back %q: %w", name, err)
-		}
-		out = append(out, &current.Interface{Name: name, Mac: macString(link.Attrs().HardwareAddr), Sandbox: a.args.Netns})
-	}
-	return out, nil
-}
-
-func macString(m net.HardwareAddr) string { return m.String() }

@@ -50,13 +50,13 @@ func (a *attachment) check(prev *current.Result) error {
 	if err != nil {
 		return fmt.Errorf("CHECK: %w", err)
 	}
-	primary, err := a.primaryIndex()
+	primary, err := a.primaryInPod()
 	if err != nil {
 		return err
 	}
 	errs := []error{
 		bond.Verify(b.Index, a.conf.Mode, a.conf.Options, primary),
-		a.checkSlaves(b),
+		a.checkEnslaved(b),
 		a.checkLinkAttrs(b, prev),
 		ip.ValidateExpectedInterfaceIPs(a.args.IfName, ipsOf(prev, a.args.IfName)),
 		ip.ValidateExpectedRoute(prev.Routes),
@@ -67,8 +67,9 @@ func (a *attachment) check(prev *current.Result) error {
 	return nil
 }
 
-func (a *attachment) primaryIndex() (int, error) {
-	o, ok := a.conf.Option("primary")
+// primaryInPod is the ifindex of the link the primary option names.
+func (a *attachment) primaryInPod() (int, error) {
+	o, ok := a.conf.Option(config.Primary)
 	if !ok {
 		return 0, nil
 	}
@@ -79,9 +80,9 @@ func (a *attachment) primaryIndex() (int, error) {
 	return l.Attrs().Index, nil
 }
 
-// checkSlaves wants exactly the configured links enslaved, each up. The
+// checkEnslaved wants exactly the configured links enslaved, each up. The
 // pod netns is small, so listing it here (not on the ADD path) is cheap.
-func (a *attachment) checkSlaves(b *netlink.Bond) error {
+func (a *attachment) checkEnslaved(b *netlink.Bond) error {
 	links, err := netlinksafe.LinkList()
 	if err != nil {
 		return fmt.Errorf("failed to list links in the pod: %w", err)
@@ -150,7 +151,7 @@ func (a *attachment) expectedMAC(prev *current.Result) string {
 	if a.conf.MAC != nil {
 		return a.conf.MAC.String()
 	}
-	if a.conf.Mode == config.ActiveBackup && a.conf.Value("failOverMac", 0) == 1 {
+	if a.conf.Mode == config.ActiveBackup && a.conf.Value(config.FailOverMac, 0) == 1 {
 		return ""
 	}
 	for _, iface := range prev.Interfaces {

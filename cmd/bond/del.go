@@ -5,20 +5,23 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/ipam"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
-	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/vishvananda/netlink"
 
 	"github.com/bond-cni/bond-cni/pkg/bond"
 	"github.com/bond-cni/bond-cni/pkg/config"
+	"github.com/bond-cni/bond-cni/pkg/hostlink"
 	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
-// cmdDel undoes ADD and never blocks pod teardown: it always releases the
-// IPAM lease, and succeeds when called twice, before ADD, with the netns
-// gone, or with the links already taken by another plugin.
+// cmdDel undoes ADD and does not stand in pod teardown's way: it always
+// releases the IPAM lease, and succeeds when called twice, before ADD,
+// with the netns gone, or with the links already taken by another plugin.
+// It fails, keeping the state record for a retry, only while a recorded
+// host link is not verifiably back on the host (or gone with its netns).
 func cmdDel(args *skel.CmdArgs) error {
 	conf, err := config.LoadLenient(args.StdinData)
 	if err != nil {
@@ -27,109 +30,101 @@ func cmdDel(args *skel.CmdArgs) error {
 	a := newAttachment(args, conf)
 	defer a.close()
 	a.log.Step("DEL start")
-	var errs []error
-	if conf.IPAM.Type != "" {
-		if err := ipam.ExecDel(conf.IPAM.Type, args.StdinData); err != nil && !isPluginMissing(err) {
-			errs = append(errs, asCNIError(fmt.Errorf("IPAM %s DEL: %w", conf.IPAM.Type, err), errIPAM))
-		} else if err != nil {
-			// An IPAM plugin that is not installed holds no leases.
-			a.log.Warnf("IPAM %s DEL: %v", conf.IPAM.Type, err)
-		}
-	}
-	failpoint("del-after-ipam")
-	rec, err := a.store.Load(args.ContainerID, args.IfName)
-	if err != nil {
-		a.log.Warnf("%v; cleaning up from the config alone", err)
-	}
-	fromConfig := rec == nil
-	if fromConfig {
-		rec = a.recordFromConfig()
-	}
-	unlock, err := a.lockHostLinks(!rec.LinksInContainer)
-	if err != nil {
+	if err := a.openHostNetns(); err != nil {
 		return err
 	}
-	defer unlock()
-	if err := a.teardown(rec, fromConfig); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) == 0 {
-		errs = append(errs, a.store.Remove(args.ContainerID, args.IfName))
+	ipamErr := a.releaseIPAM()
+	failpoint("del-after-ipam")
+	rec, loadErr := a.store.Load(args.ContainerID, args.IfName)
+	var err2 error
+	switch {
+	case loadErr != nil:
+		err2 = a.delWithUnreadableRecord(loadErr)
+	case rec == nil:
+		err2 = a.delWithoutRecord()
+	default:
+		err2 = a.delFromRecord(rec)
+		if err2 == nil && ipamErr == nil {
+			err2 = withCode(a.store.Remove(args.ContainerID, args.IfName), types.ErrIOFailure)
+		}
 	}
 	a.log.Step("DEL done")
-	return asCNIError(errors.Join(errs...), errKernel)
+	return asCNIError(errors.Join(ipamErr, err2), errKernel)
 }
 
-// recordFromConfig stands in for a missing record: the links by name, with
-// no saved state to restore beyond what the kernel restores on release.
-func (a *attachment) recordFromConfig() *state.Record {
-	r := &state.Record{BondName: a.args.IfName, LinksInContainer: a.conf.LinksInContainer}
-	for _, name := range a.conf.Links {
-		s := bond.LinkState{Name: name}
-		if !a.conf.LinksInContainer {
-			s.HostName = name
+// releaseIPAM runs the IPAM plugin's DEL first, whatever else happens: a
+// leaked lease is a leaked address. An IPAM plugin that is not installed
+// holds no lease; it is found missing by looking for it, as exec would.
+func (a *attachment) releaseIPAM() error {
+	if a.conf.IPAM.Type == "" {
+		return nil
+	}
+	paths := strings.Split(a.args.Path, ":")
+	if _, err := invoke.FindInPath(a.conf.IPAM.Type, paths); err != nil {
+		a.log.Warnf("IPAM %s DEL skipped: %v", a.conf.IPAM.Type, err)
+		return nil
+	}
+	if err := ipam.ExecDel(a.conf.IPAM.Type, a.args.StdinData); err != nil {
+		return asCNIError(fmt.Errorf("IPAM %s DEL: %w", a.conf.IPAM.Type, err), errIPAM)
+	}
+	return nil
+}
+
+// delFromRecord takes apart what the record says ADD built.
+func (a *attachment) delFromRecord(rec *state.Record) error {
+	gone, err := a.openPodNetnsForDel()
+	if err != nil {
+		if rec.HostLinks() {
+			return fmt.Errorf("%w; host links %s may be in it, so DEL keeps the state record and fails until it can open it",
+				err, hostNames(rec))
 		}
-		r.Links = append(r.Links, s)
+		a.log.Warnf("%v; nothing of the node's is in it, so nothing to put back", err)
+		return nil
 	}
-	return r
-}
-
-// teardown releases the slaves, deletes the bond and returns host links.
-// Without a record (fromConfig) only links enslaved to our bond are
-// touched and no host link is moved or restored: ADD saves the record
-// before it moves one, so none was moved.
-func (a *attachment) teardown(rec *state.Record, fromConfig bool) error {
-	var err error
-	if a.hostNS, err = ns.GetCurrentNS(); err != nil {
-		return fmt.Errorf("failed to open the host netns: %w", err)
-	}
-	if a.args.Netns != "" {
-		a.podNS, err = ns.GetNS(a.args.Netns)
-	}
-	if a.args.Netns == "" || err != nil {
-		// The pod's netns is gone: physical links went back to the host
-		// with it, under their pod names.
+	if gone {
 		a.log.Infof("netns %q is gone; restoring host links only", a.args.Netns)
-		return a.restoreHostLinksOnly(rec, fromConfig)
+		return a.restoreAfterNetnsGone(*rec)
 	}
-	if err := a.refuseHostNetns(); err != nil {
-		return err
-	}
-	if err := a.inPod(func() error { return a.releaseBond(rec, fromConfig) }); err != nil {
+	if err := a.inPod(func() error { return a.releaseBond(rec) }); err != nil {
 		return err
 	}
 	failpoint("del-after-release")
-	if rec.LinksInContainer || fromConfig {
+	if !rec.HostLinks() {
 		return nil
 	}
-	var errs []error
-	for _, s := range rec.Links {
-		errs = append(errs, a.returnToHost(s))
-		failpoint("del-after-return-link")
-	}
-	return errors.Join(errs...)
+	return a.withHostLock(func() error {
+		var errs []error
+		for _, l := range rec.Links {
+			errs = append(errs, hostlink.Return(l, a.podNS, a.hostNS, a.log))
+			failpoint("del-after-return-link")
+		}
+		return errors.Join(errs...)
+	})
 }
 
-// releaseBond runs in the pod: release each recorded link, then delete
-// the bond if it is ours (a non-bond link of that name is left alone).
-func (a *attachment) releaseBond(rec *state.Record, fromConfig bool) error {
-	bondIndex := 0
+// releaseBond runs in the pod: release each recorded pod link that is
+// still ours, restoring its MAC, MTU and up state, then delete the bond
+// if the link of that name is a bond. Host links are left on the bond
+// for hostlink.Return, which takes them off it.
+func (a *attachment) releaseBond(rec *state.Record) error {
 	link, err := netlinksafe.LinkByName(rec.BondName)
-	switch {
-	case err == nil && link.Type() == "bond":
-		bondIndex = link.Attrs().Index
-	case err == nil:
+	if err != nil && !bond.IsNotFound(err) {
+		return fmt.Errorf("failed to look up bond %q: %w", rec.BondName, err)
+	}
+	if err == nil && link.Type() != "bond" {
 		a.log.Warnf("%q in the pod is a %s, not our bond; left alone", rec.BondName, link.Type())
 		link = nil
-	default:
-		link = nil
 	}
-	for _, s := range rec.Links {
-		if fromConfig && bondIndex == 0 {
-			continue
-		}
-		if err := releaseOurs(s, bondIndex, fromConfig); err != nil {
-			a.log.Warnf("%v", err)
+	bondIndex := 0
+	if link != nil {
+		bondIndex = link.Attrs().Index
+	}
+	if rec.LinksInContainer {
+		for _, l := range rec.Links {
+			s := bond.LinkState{Name: l.Name, MAC: l.MAC, MTU: l.MTU, Up: l.Up}
+			if err := releaseOurs(s, bondIndex, false); err != nil {
+				a.log.Warnf("%v", err)
+			}
 		}
 	}
 	if link == nil {
@@ -138,44 +133,115 @@ func (a *attachment) releaseBond(rec *state.Record, fromConfig bool) error {
 	return bond.Delete(link)
 }
 
-// releaseOurs releases one link unless it is gone or enslaved to a device
-// other than our bond. Without a record, a link not on our bond is left
-// alone and a released one is brought up, as attached links are.
-func releaseOurs(s bond.LinkState, bondIndex int, fromConfig bool) error {
-	link, err := podLink(s)
-	if err != nil {
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
-			return nil
+// delWithoutRecord cleans up after an ADD that saved no record: one
+// refused before it changed anything, or one made by the reference
+// plugin, which keeps none. In the pod, links on a bond of our name are
+// released and the bond deleted; physical links the config takes from the
+// host go back to it (hostlink.ReturnUnrecorded says which may).
+func (a *attachment) delWithoutRecord() error {
+	gone, err := a.openPodNetnsForDel()
+	if err != nil || gone {
+		if err != nil {
+			a.log.Warnf("%v; no record, so nothing of the node's is known to be in it", err)
 		}
-		return err
-	}
-	if m := link.Attrs().MasterIndex; m != 0 && m != bondIndex {
-		return fmt.Errorf("link %q is enslaved to another device (index %d); left alone", s.Name, m)
-	}
-	if fromConfig {
-		if link.Attrs().MasterIndex == 0 {
-			return nil
-		}
-		s.Up = true
-	}
-	return bond.Release(s)
-}
-
-// restoreHostLinksOnly renames and restores host links from the record.
-// Without one there is nothing to do: ADD saves the record before it
-// moves any host link, and a host link of that name is not ours to touch.
-func (a *attachment) restoreHostLinksOnly(rec *state.Record, fromConfig bool) error {
-	if rec.LinksInContainer || fromConfig {
 		return nil
 	}
-	var errs []error
-	for _, s := range rec.Links {
-		errs = append(errs, restoreOnHost(s, s.Name))
+	if !a.conf.LinksInContainer {
+		err := a.withHostLock(func() error {
+			moved, err := hostlink.ReturnUnrecorded(a.conf.Links, a.args.IfName, a.podNS, a.hostNS)
+			if len(moved) > 0 {
+				a.log.Infof("no state record: returned to the host the links %v that bond %q held", moved, a.args.IfName)
+			}
+			return err
+		})
+		if err != nil {
+			a.log.Warnf("no state record, and returning host links failed: %v", err)
+		}
 	}
-	return errors.Join(errs...)
+	return a.inPod(func() error { return a.releaseUnrecorded() })
 }
 
-func isPluginMissing(err error) bool {
-	return strings.Contains(err.Error(), "failed to find plugin")
+// releaseUnrecorded releases the config's links still on a bond of our
+// name, bringing them up as attached links are, and deletes that bond.
+func (a *attachment) releaseUnrecorded() error {
+	link, err := netlinksafe.LinkByName(a.args.IfName)
+	if bond.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to look up bond %q: %w", a.args.IfName, err)
+	}
+	if link.Type() != "bond" {
+		a.log.Warnf("%q in the pod is a %s, not a bond; left alone", a.args.IfName, link.Type())
+		return nil
+	}
+	for _, name := range a.conf.Links {
+		if err := releaseOurs(bond.LinkState{Name: name, Up: true}, link.Attrs().Index, true); err != nil {
+			a.log.Warnf("%v", err)
+		}
+	}
+	return bond.Delete(link)
+}
+
+// delWithUnreadableRecord fails DEL and keeps the record, which may be
+// the only memory of host links still in the pod, but first does all a
+// DEL without a record would, so the host links it can identify are back.
+func (a *attachment) delWithUnreadableRecord(loadErr error) error {
+	if err := a.delWithoutRecord(); err != nil {
+		a.log.Warnf("%v", err)
+	}
+	return cniError(types.ErrIOFailure, "%v: DEL keeps it and fails until it can be read. It returned to the host what "+
+		"it could without it (physical links of the config on the pod's bond). Once no host link of this pod is left "+
+		"in its netns, remove the file", loadErr)
+}
+
+// releaseOurs releases one link unless it is gone or enslaved to a device
+// other than our bond. Without a record (unrecorded), a link not on our
+// bond is left alone.
+func releaseOurs(s bond.LinkState, bondIndex int, unrecorded bool) error {
+	link, err := netlinksafe.LinkByName(s.Name)
+	if bond.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to look up %q: %w", s.Name, err)
+	}
+	master := link.Attrs().MasterIndex
+	if master != 0 && master != bondIndex {
+		return fmt.Errorf("link %q is enslaved to another device (index %d); left alone", s.Name, master)
+	}
+	if unrecorded && master == 0 {
+		return nil
+	}
+	if err := bond.Unenslave(link); err != nil {
+		return err
+	}
+	if unrecorded {
+		return bond.SetUpState(link, true)
+	}
+	return bond.Restore(link, s)
+}
+
+// restoreAfterNetnsGone gives the host links of an attachment whose netns
+// is gone their host name and state: the kernel moved physical links back
+// on its own, under their pod names, and destroyed virtual ones.
+func (a *attachment) restoreAfterNetnsGone(rec state.Record) error {
+	if !rec.HostLinks() {
+		return nil
+	}
+	return a.withHostLock(func() error {
+		var errs []error
+		for _, l := range rec.Links {
+			errs = append(errs, hostlink.RestoreOnHost(l, a.log))
+		}
+		return errors.Join(errs...)
+	})
+}
+
+func hostNames(rec *state.Record) string {
+	var names []string
+	for _, l := range rec.Links {
+		names = append(names, fmt.Sprintf("%q", l.HostName))
+	}
+	return strings.Join(names, ", ")
 }

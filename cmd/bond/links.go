@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
@@ -12,19 +11,33 @@ import (
 	"github.com/bond-cni/bond-cni/pkg/bond"
 	"github.com/bond-cni/bond-cni/pkg/hostlink"
 	"github.com/bond-cni/bond-cni/pkg/sriov"
+	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
 // slave is one link to bond, as found before anything was changed.
 type slave struct {
-	state  bond.LinkState
+	link   state.Link // what the record keeps of it
 	maxMTU int
 	vf     *sriov.VF
-	// untrusted: a VF whose PF has trust off for it (set by checkVFs).
+	// untrusted: a VF whose PF has trust off for it (found by checkVFs).
 	untrusted bool
 }
 
-// inspectLink checks that a link exists and is free to bond, and records
-// its state. where names the netns for messages ("pod" or "host").
+// podIndex is the link's ifindex in the pod.
+func (s slave) podIndex() int {
+	if s.link.PodIndex != 0 {
+		return s.link.PodIndex
+	}
+	return s.link.Index
+}
+
+// podState is what releasing the link in the pod puts back.
+func (s slave) podState() bond.LinkState {
+	return bond.LinkState{Name: s.link.Name, MAC: s.link.MAC, MTU: s.link.MTU, Up: s.link.Up}
+}
+
+// inspectLink checks that a link exists and is free to bond, and reads
+// its facts. where names the netns for messages ("pod" or "host").
 func inspectLink(name, where string) (slave, netlink.Link, error) {
 	link, err := netlinksafe.LinkByName(name)
 	if err != nil {
@@ -40,12 +53,13 @@ func inspectLink(name, where string) (slave, netlink.Link, error) {
 	if link.Attrs().MasterIndex != 0 {
 		return slave{}, nil, cniError(errLinkUnusable, "link %q is already enslaved to another device (index %d)", name, link.Attrs().MasterIndex)
 	}
-	s := slave{state: bond.Record(link)}
+	st := bond.StateOf(link)
+	s := slave{link: state.Link{Name: st.Name, Index: link.Attrs().Index, MAC: st.MAC, MTU: st.MTU, Up: st.Up}}
 	if s.maxMTU, err = bond.MaxMTU(link.Attrs().Index); err != nil {
 		return slave{}, nil, fmt.Errorf("failed to read max MTU of %q: %w", name, err)
 	}
-	if link.Attrs().ParentDevBus == "pci" {
-		vf, ok, err := sriov.ByPCI(link.Attrs().ParentDev)
+	if pci := hostlink.PCI(link); pci != "" {
+		vf, ok, err := sriov.ByPCI(pci)
 		if err != nil {
 			return slave{}, nil, fmt.Errorf("failed to read VF facts of %q: %w", name, err)
 		}
@@ -81,7 +95,7 @@ func (a *attachment) inspectPodLinks() ([]slave, error) {
 func sameLinkTwice(names []string, slaves []slave) error {
 	for i := range slaves {
 		for j := i + 1; j < len(slaves); j++ {
-			if slaves[i].state.Index == slaves[j].state.Index {
+			if slaves[i].link.Index == slaves[j].link.Index {
 				return cniError(errLinkUnusable, "links %q and %q are the same link", names[i], names[j])
 			}
 		}
@@ -89,11 +103,12 @@ func sameLinkTwice(names []string, slaves []slave) error {
 	return nil
 }
 
-// inspectHostLinks checks host links against the safety rules and policy.
+// inspectHostLinks checks host links against the node's policy and the
+// host link rules, and records each one's identity and sysctls.
 func (a *attachment) inspectHostLinks() ([]slave, error) {
 	policy, err := hostlink.LoadPolicy()
 	if err != nil {
-		return nil, err
+		return nil, cniError(errNodePolicy, "%v", err)
 	}
 	podNames := []string{a.args.IfName}
 	var slaves []slave
@@ -103,7 +118,10 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 			return nil, err
 		}
 		if err := hostlink.Check(link, policy); err != nil {
-			return nil, cniError(errLinkUnusable, "%v", err)
+			if hostlink.IsRefusal(err) {
+				return nil, cniError(errLinkUnusable, "%v", err)
+			}
+			return nil, err
 		}
 		// A link keeps its name and alternative names in the pod.
 		names := append([]string{link.Attrs().Name}, link.Attrs().AltNames...)
@@ -112,9 +130,9 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 			return nil, cniError(errLinkUnusable, "the bond's name %q is also the name of host link %q", a.args.IfName, name)
 		}
 		podNames = append(podNames, names...)
-		// The primary name, not an alternative one the config may use:
-		// DEL renames the link back to it.
-		s.state.HostName = link.Attrs().Name
+		if s.link, err = hostlink.Record(link); err != nil {
+			return nil, err
+		}
 		slaves = append(slaves, s)
 	}
 	if err := sameLinkTwice(a.conf.Links, slaves); err != nil {
@@ -134,104 +152,24 @@ func checkPodNamesFree(names []string) error {
 	return nil
 }
 
-// claimHostLinks moves host links into the pod; undo moves them back.
-// Each link's index in the pod goes into the record, so DEL finds the
-// link even if something in the pod renamed it.
+// claimHostLinks moves host links into the pod; each undo moves one back
+// under the lock. The record is saved again with each link's index in
+// the pod, which DEL trusts over its name.
 func (a *attachment) claimHostLinks(slaves []slave, undo *undoStack) error {
 	for i := range slaves {
-		st := &slaves[i].state
-		link, err := netlinksafe.LinkByName(st.HostName)
+		l := &slaves[i].link
+		moved, err := hostlink.Claim(l, a.podNS)
+		if moved {
+			taken := *l
+			undo.push("return host link "+l.HostName, func() error {
+				return a.withHostLock(func() error { return hostlink.Return(taken, a.podNS, a.hostNS, a.log) })
+			})
+		}
 		if err != nil {
-			return cniError(errLinkUnusable, "host link %q vanished: %v", st.HostName, err)
-		}
-		if err := netlink.LinkSetNsFd(link, int(a.podNS.Fd())); err != nil {
-			return fmt.Errorf("failed to move host link %q into the pod: %w", st.HostName, err)
-		}
-		moved := *st
-		undo.push("return "+st.HostName+" to the host", func() error { return a.returnToHost(moved) })
-		failpoint("after-claim-link")
-		err = a.inPod(func() error {
-			l, err := netlinksafe.LinkByName(st.Name)
-			if err == nil {
-				st.PodIndex = l.Attrs().Index
-			}
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("failed to find host link %q in the pod: %w", st.HostName, err)
 		}
+		failpoint("after-claim-link")
 	}
-	return a.store.Save(a.record(slaves))
+	a.log.Step("host links moved")
+	return a.saveRecord(a.newRecord(slaves))
 }
-
-// returnToHost moves a link from the pod back to the host under its
-// original name and restores its state. A link already gone is fine.
-func (a *attachment) returnToHost(s bond.LinkState) error {
-	current := s.Name
-	err := a.inPod(func() error {
-		link, err := podLink(s)
-		if err != nil {
-			return nil
-		}
-		current = a.unrename(link, s.Name)
-		if err := bond.Release(s); err != nil {
-			a.log.Warnf("restore %q before returning it: %v", s.Name, err)
-		}
-		return netlink.LinkSetNsFd(link, int(a.hostNS.Fd()))
-	})
-	if err != nil {
-		return fmt.Errorf("failed to return %q to the host: %w", s.Name, err)
-	}
-	return restoreOnHost(s, current)
-}
-
-// podLink finds a recorded host link in the pod: by the index it got
-// there, which a rename in the pod does not change (and the name may
-// since belong to another link), else by name.
-func podLink(s bond.LinkState) (netlink.Link, error) {
-	if s.PodIndex != 0 {
-		if link, err := netlink.LinkByIndex(s.PodIndex); err == nil && link.Type() != "bond" {
-			return link, nil
-		}
-	}
-	return netlinksafe.LinkByName(s.Name)
-}
-
-// unrename gives a link the pod renamed its recorded name back before it
-// leaves the pod, so the move cannot collide with a host link of the name
-// the pod chose, and returns the name it leaves under.
-func (a *attachment) unrename(link netlink.Link, name string) string {
-	current := link.Attrs().Name
-	if current == name {
-		return current
-	}
-	// The kernel renames only a link that is down; DEL restores its state.
-	if err := netlink.LinkSetDown(link); err == nil {
-		if err := netlink.LinkSetName(link, name); err == nil {
-			link.Attrs().Name = name
-			return name
-		}
-	}
-	a.log.Warnf("host link %q was renamed %q in the pod and keeps that name", name, current)
-	return current
-}
-
-// restoreOnHost gives a link back its host name and state. current is its
-// name now: the pod name, or another if the pod renamed it; after a netns
-// was destroyed, physical links come back under their pod names.
-func restoreOnHost(s bond.LinkState, current string) error {
-	if _, err := netlinksafe.LinkByName(s.HostName); err != nil {
-		link, err := netlinksafe.LinkByName(current)
-		if err != nil {
-			return nil
-		}
-		if err := netlink.LinkSetName(link, s.HostName); err != nil {
-			return fmt.Errorf("failed to rename %q back to %q: %w", current, s.HostName, err)
-		}
-	}
-	host := s
-	host.Name = s.HostName
-	return bond.Restore(host)
-}
-
-const hostLockTimeout = 30 * time.Second

@@ -4,19 +4,23 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
 
 	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/version"
 
 	"github.com/bond-cni/bond-cni/pkg/buildinfo"
 )
 
 func init() {
-	// Namespace switches are per OS thread: keep main on one thread so
-	// ns.Do's switch and switch-back apply to the thread we run on.
+	// The plugin runs on the main thread, which stays in the host netns:
+	// ns.Do runs pod work on threads of its own, and the IPAM plugins it
+	// execs inherit the netns of the thread that forks them, which must
+	// be the host's. Locking keeps main's goroutine on that thread.
 	runtime.LockOSThread()
 }
 
@@ -25,16 +29,49 @@ func main() {
 		fmt.Println(buildinfo.About())
 		return
 	}
-	stdin := captureStdin()
 	err := skel.PluginMainFuncsWithError(skel.CNIFuncs{
-		Add:    cmdAdd,
-		Del:    cmdDel,
-		Check:  cmdCheck,
-		Status: cmdStatus,
-		GC:     cmdGC,
+		Add:    noteVersion(cmdAdd),
+		Del:    noteVersion(cmdDel),
+		Check:  noteVersion(cmdCheck),
+		Status: noteVersion(cmdStatus),
+		GC:     noteVersion(cmdGC),
 	}, version.PluginSupports("0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"), buildinfo.About())
 	if err != nil {
-		printError(err, stdin)
+		printError(err)
 		os.Exit(1)
 	}
+}
+
+// requestVersion is the cniVersion of the config a command was given. The
+// spec's error object carries it next to code and msg; skel prints errors
+// without it, so main prints them itself.
+var requestVersion string
+
+func noteVersion(cmd func(*skel.CmdArgs) error) func(*skel.CmdArgs) error {
+	return func(args *skel.CmdArgs) error {
+		var conf struct {
+			CNIVersion string `json:"cniVersion"`
+		}
+		if json.Unmarshal(args.StdinData, &conf) == nil {
+			requestVersion = conf.CNIVersion
+		}
+		return cmd(args)
+	}
+}
+
+type errorOutput struct {
+	CNIVersion string `json:"cniVersion,omitempty"`
+	Code       uint   `json:"code"`
+	Msg        string `json:"msg"`
+	Details    string `json:"details,omitempty"`
+}
+
+// printError writes e to stdout as the spec's error object.
+func printError(e *types.Error) {
+	out, err := json.MarshalIndent(errorOutput{CNIVersion: requestVersion, Code: e.Code, Msg: e.Msg, Details: e.Details}, "", "    ")
+	if err != nil {
+		_ = e.Print()
+		return
+	}
+	_, _ = os.Stdout.Write(append(out, '\n'))
 }

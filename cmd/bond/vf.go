@@ -11,84 +11,110 @@ import (
 	"github.com/bond-cni/bond-cni/pkg/config"
 )
 
-// checkVFs applies what the real driver does with VFs (see docs): an
-// untrusted VF refuses a MAC the kernel gives it, so modes that rewrite
-// slave MACs need trust on; the bond MTU cannot exceed the PF's. The PF
-// is read with one RTM_GETLINK each, never a host-wide dump.
+// checkVFs applies what the real driver does with VFs (docs/design.md):
+// the bond may not raise a VF's MTU above its PF's, and an untrusted VF
+// refuses a MAC other than the one its PF set for it. Whether its PF set
+// one is not reported by any driver, so the plugin does not guess: it
+// tries, and explains a refusal (enslaveError). Each PF is read with one
+// RTM_GETLINK, never a host-wide dump.
 func (a *attachment) checkVFs(slaves []slave, mtu int) error {
-	pfs := map[string]string{}
+	byPF := map[string]int{} // PF PCI address -> first slave on it
 	for i := range slaves {
-		s := &slaves[i]
+		s := slaves[i]
 		if s.vf == nil {
 			continue
 		}
-		if other, ok := pfs[s.vf.PFPCI]; ok {
-			a.log.Warnf("links %q and %q are VFs of the same PF %s: the pod has no NIC redundancy", other, s.state.Name, s.vf.PFName)
+		if j, ok := byPF[s.vf.PFPCI]; ok {
+			if err := a.samePF(slaves[j], s); err != nil {
+				return err
+			}
+		} else {
+			byPF[s.vf.PFPCI] = i
 		}
-		pfs[s.vf.PFPCI] = s.state.Name
 		if s.vf.PFName == "" {
-			a.log.Warnf("PF %s of VF %q has no netdev on the host; trust and MTU not checked", s.vf.PFPCI, s.state.Name)
+			a.log.Warnf("PF %s of VF %q has no netdev on the host; trust and MTU not checked", s.vf.PFPCI, s.link.Name)
 			continue
 		}
 		pf, err := netlinksafe.LinkByName(s.vf.PFName)
 		if err != nil {
-			return fmt.Errorf("failed to read PF %q of VF %q: %w", s.vf.PFName, s.state.Name, err)
+			return fmt.Errorf("failed to read PF %q of VF %q: %w", s.vf.PFName, s.link.Name, err)
 		}
-		if mtu > pf.Attrs().MTU {
-			return cniError(errLinkUnusable, "mtu %d is above the MTU %d of PF %q that owns VF %q", mtu, pf.Attrs().MTU, s.vf.PFName, s.state.Name)
+		// Enslaving sets the VF to the bond's MTU; only raising it can
+		// go past what the PF allows (drivers where VF MTU is bounded by
+		// the PF's, such as igb).
+		if mtu > s.link.MTU && mtu > pf.Attrs().MTU {
+			return cniError(errLinkUnusable, "mtu %d would raise VF %q (MTU %d) above the MTU %d of its PF %q",
+				mtu, s.link.Name, s.link.MTU, pf.Attrs().MTU, s.vf.PFName)
 		}
-		if err := a.checkTrust(s, pf); err != nil {
-			return err
-		}
+		slaves[i].untrusted = !vfTrusted(pf, s.vf.Index)
+		a.warnUntrusted(slaves[i])
 	}
 	return nil
 }
 
-// checkTrust refuses an untrusted VF in the modes that give every slave
-// the bond's MAC, and warns where it may refuse the bond's MAC. Whether it
-// will depends on whether its PF set its MAC (igb: an untrusted VF may
-// change its MAC only while the PF has not set one), which the PF does
-// not report: the MAC it reports for a VF is also the one the VF chose
-// itself. So active-backup is tried, and a refusal explained by
-// enslaveError.
-func (a *attachment) checkTrust(s *slave, pf netlink.Link) error {
-	info, ok := vfInfo(pf, s.vf.Index)
-	if !ok || info.Trust != 0 {
-		return nil
+// samePF refuses (requirePFRedundancy) or warns about two VFs of one PF:
+// the bond then has no NIC redundancy.
+func (a *attachment) samePF(first, second slave) error {
+	msg := fmt.Sprintf("links %q and %q are VFs of the same PF %s (%s)", first.link.Name, second.link.Name,
+		pfLabel(second), second.vf.PFPCI)
+	if a.conf.RequirePFRedundancy {
+		return cniError(errLinkUnusable, "%s, and requirePFRedundancy asks for VFs of different PFs, so that one NIC, "+
+			"cable or switch port can fail: attach VFs of two PFs (two SR-IOV resources)", msg)
 	}
-	s.untrusted = true
-	mode, fom := a.conf.Mode, a.conf.Value("failOverMac", 0)
-	where := fmt.Sprintf("VF %q (VF %d of PF %q) has trust off", s.state.Name, s.vf.Index, s.vf.PFName)
-	switch {
-	case mode.RewritesSlaveMACs():
-		return cniError(errLinkUnusable, "%s, but mode %s gives every slave the bond's MAC, which an untrusted VF refuses: "+
-			"turn trust on (ip link set %s vf %d trust on)", where, mode, s.vf.PFName, s.vf.Index)
-	case mode == config.ActiveBackup && fom == 0:
-		a.log.Warnf("%s; active-backup with failOverMac none gives it the bond's MAC, which it refuses if its PF set "+
-			"its MAC: failOverMac 1 is safer", where)
-	case mode == config.ActiveBackup && fom == 2:
-		a.log.Warnf("%s; with failOverMac follow it must take the bond's MAC when it becomes active, which it refuses "+
-			"if its PF set its MAC, and the bond then keeps a MAC no slave answers to: failOverMac 1 is safer", where)
-	}
+	a.log.Warnf("%s: the pod has no NIC redundancy", msg)
 	return nil
+}
+
+func pfLabel(s slave) string {
+	if s.vf.PFName != "" {
+		return fmt.Sprintf("%q", s.vf.PFName)
+	}
+	return "with no netdev"
+}
+
+// vfTrusted reports the PF's trust setting for the VF; a PF that does not
+// report the VF counts as trusted, so nothing is refused on a guess.
+func vfTrusted(pf netlink.Link, index int) bool {
+	for _, v := range pf.Attrs().Vfs {
+		if v.ID == index {
+			return v.Trust != 0
+		}
+	}
+	return true
+}
+
+// warnUntrusted tells where an untrusted VF may silently lose its MAC at a
+// failover, which no step of ADD would show: the bond moves its MAC to the
+// new active slave in balance-tlb and balance-alb, and in active-backup
+// with failOverMac follow.
+func (a *attachment) warnUntrusted(s slave) {
+	if !s.untrusted {
+		return
+	}
+	where := fmt.Sprintf("VF %q (VF %d of PF %q) has trust off", s.link.Name, s.vf.Index, s.vf.PFName)
+	mode := a.conf.Mode
+	switch {
+	case mode == config.BalanceTLB || mode == config.BalanceALB:
+		a.log.Warnf("%s; in %s the bond gives the bond's MAC to whichever slave becomes active, which this VF "+
+			"refuses if its PF set its MAC: after a failover to it, traffic to the bond's MAC may be lost; "+
+			"turn trust on (ip link set %s vf %d trust on)", where, mode, s.vf.PFName, s.vf.Index)
+	case mode == config.ActiveBackup && a.conf.Value(config.FailOverMac, 0) == 2:
+		a.log.Warnf("%s; with failOverMac follow it must take the bond's MAC when it becomes active, which it "+
+			"refuses if its PF set its MAC, and the bond then keeps a MAC no slave answers to: failOverMac 1 is safer", where)
+	}
 }
 
 // enslaveError explains an enslave the kernel refused: an untrusted VF
-// refuses a MAC other than the one its PF set for it with EADDRNOTAVAIL.
+// refuses, with EADDRNOTAVAIL, a MAC other than the one its PF set for it.
 func (a *attachment) enslaveError(s slave, err error) error {
-	if s.untrusted && errors.Is(err, unix.EADDRNOTAVAIL) {
-		return cniError(errLinkUnusable, "VF %q (VF %d of PF %q) has trust off and refused the bond's MAC (%v): its PF has "+
-			"set a MAC for it, which an untrusted VF may not change: set failOverMac 1 (active), or turn trust on "+
-			"(ip link set %s vf %d trust on)", s.state.Name, s.vf.Index, s.vf.PFName, err, s.vf.PFName, s.vf.Index)
+	if !s.untrusted || !errors.Is(err, unix.EADDRNOTAVAIL) {
+		return asCNIError(err, errKernel)
 	}
-	return asCNIError(err, errKernel)
-}
-
-func vfInfo(pf netlink.Link, index int) (netlink.VfInfo, bool) {
-	for _, v := range pf.Attrs().Vfs {
-		if v.ID == index {
-			return v, true
-		}
+	fix := fmt.Sprintf("turn trust on (ip link set %s vf %d trust on; trust: \"on\" in its SriovNetwork)", s.vf.PFName, s.vf.Index)
+	if a.conf.Mode == config.ActiveBackup {
+		fix = "set failOverMac 1 (active), which leaves every slave its own MAC, or " + fix
 	}
-	return netlink.VfInfo{}, false
+	return cniError(errLinkUnusable, "VF %q (VF %d of PF %q) has trust off and refused the bond's MAC (%v): its PF set its "+
+		"MAC administratively, which an untrusted VF may not change, and mode %s gives every slave the bond's MAC: %s",
+		s.link.Name, s.vf.Index, s.vf.PFName, err, a.conf.Mode, fix)
 }

@@ -14,7 +14,7 @@ import (
 
 // Options reads the kernel's view of a bond: its mode and every option we
 // know, keyed by config key.
-func Options(index int) (config.Mode, map[string]config.Option, error) {
+func Options(index int) (config.Mode, map[config.Key]config.Option, error) {
 	top, err := rawAttrs(index)
 	if err != nil {
 		return 0, nil, err
@@ -34,18 +34,19 @@ func Options(index int) (config.Mode, map[string]config.Option, error) {
 	return decodeOptions(attrMap(data))
 }
 
-func decodeOptions(data map[uint16][]byte) (config.Mode, map[string]config.Option, error) {
+func decodeOptions(data map[uint16][]byte) (config.Mode, map[config.Key]config.Option, error) {
 	mode, ok := data[nl.IFLA_BOND_MODE]
 	if !ok || len(mode) < 1 {
 		return 0, nil, fmt.Errorf("kernel did not report the bond mode")
 	}
-	opts := map[string]config.Option{}
-	for key, a := range optionAttrs {
-		b, ok := data[a.id]
+	opts := map[config.Key]config.Option{}
+	for _, key := range config.Keys() {
+		id, _ := key.Attr()
+		b, ok := data[id]
 		if !ok {
 			continue
 		}
-		o, err := decode(key, a, b)
+		o, err := decode(key, b)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -67,7 +68,7 @@ func Verify(index int, mode config.Mode, want []config.Option, primaryIndex int)
 		diffs = append(diffs, fmt.Sprintf("mode is %s, want %s", gotMode, mode))
 	}
 	for _, w := range want {
-		if w.Key == "primary" {
+		if w.Key == config.Primary {
 			w.Value = uint64(primaryIndex)
 		}
 		g, ok := got[w.Key]

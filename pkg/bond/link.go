@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"syscall"
-	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
@@ -19,9 +18,14 @@ import (
 type Spec struct {
 	Name    string
 	Mode    config.Mode
-	Options []config.Option // "primary" is set by SetPrimary after enslaving
-	MTU     int
-	MAC     net.HardwareAddr
+	Options []config.Option
+	// PrimaryIndex is the ifindex of the link the primary option names,
+	// in the netns the bond is made in. The kernel keeps the primary by
+	// name and applies it when that link is enslaved, so the bond starts
+	// on it with no failover.
+	PrimaryIndex int
+	MTU          int
+	MAC          net.HardwareAddr
 }
 
 // Create makes the bond with its mode, every option, MTU and MAC in one
@@ -42,12 +46,7 @@ func Create(s Spec) (*netlink.Bond, error) {
 	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
 	data.AddRtAttr(nl.IFLA_BOND_MODE, nl.Uint8Attr(uint8(s.Mode)))
 	for _, o := range s.Options {
-		if o.Key == "primary" {
-			continue
-		}
-		if err := addOption(data, o); err != nil {
-			return nil, err
-		}
+		addOption(data, o, s.PrimaryIndex)
 	}
 	req.AddData(info)
 	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
@@ -70,28 +69,9 @@ func ByName(name string) (*netlink.Bond, error) {
 	return b, nil
 }
 
-// SetPrimary names the primary slave; the kernel only takes it once the
-// slave is enslaved.
-func SetPrimary(bond *netlink.Bond, slaveIndex int) error {
-	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_ACK)
-	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
-	msg.Index = int32(bond.Index)
-	req.AddData(msg)
-	info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
-	info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("bond"))
-	data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
-	data.AddRtAttr(nl.IFLA_BOND_PRIMARY, nl.Uint32Attr(uint32(slaveIndex)))
-	req.AddData(info)
-	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
-		return fmt.Errorf("failed to set primary of bond %q: %w", bond.Name, err)
-	}
-	return nil
-}
-
 // Delete removes the bond; the kernel releases any slaves left on it.
 func Delete(bond netlink.Link) error {
-	err := retryBusy(func() error { return netlink.LinkDel(bond) })
-	if err != nil && !isNotFound(err) {
+	if err := netlink.LinkDel(bond); err != nil && !IsNotFound(err) {
 		return fmt.Errorf("failed to delete bond %q: %w", bond.Attrs().Name, err)
 	}
 	return nil
@@ -130,26 +110,15 @@ func MaxMTU(index int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if b, ok := attrs[iflaMaxMTU]; ok && len(b) >= 4 {
+	if b, ok := attrs[unix.IFLA_MAX_MTU]; ok && len(b) >= 4 {
 		return int(nl.NativeEndian().Uint32(b)), nil
 	}
 	return 0, nil
 }
 
-// retryBusy retries an operation the kernel refused with EBUSY, a bounded
-// number of times: a device being reconfigured elsewhere frees up quickly.
-func retryBusy(op func() error) error {
-	var err error
-	for attempt := 0; attempt < 10; attempt++ {
-		if err = op(); !errors.Is(err, unix.EBUSY) {
-			return err
-		}
-		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
-	}
-	return err
-}
-
-func isNotFound(err error) bool {
+// IsNotFound reports whether err says the link does not exist, and not
+// some other failure to look it up.
+func IsNotFound(err error) bool {
 	var lnf netlink.LinkNotFoundError
 	return errors.As(err, &lnf) || errors.Is(err, unix.ENODEV)
 }

@@ -10,31 +10,31 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// LinkState is what ADD may change on a link and DEL puts back.
+// LinkState is what enslaving a link may change and releasing it puts
+// back. It is the kernel package's own view; pkg/state owns what is
+// written to disk.
 type LinkState struct {
-	Name     string `json:"name"`               // name inside the pod
-	HostName string `json:"hostName,omitempty"` // name on the host, for links taken from it
-	Index    int    `json:"index"`
-	PodIndex int    `json:"podIndex,omitempty"` // index in the pod, for links taken from the host
-	MAC      string `json:"mac"`
-	MTU      int    `json:"mtu"`
-	Up       bool   `json:"up"`
+	Name string
+	MAC  string
+	MTU  int
+	Up   bool
 }
 
-// Record captures a link's state before ADD touches it.
-func Record(l netlink.Link) LinkState {
+// StateOf captures a link's state before ADD touches it.
+func StateOf(l netlink.Link) LinkState {
 	a := l.Attrs()
-	return LinkState{Name: a.Name, Index: a.Index, MAC: a.HardwareAddr.String(), MTU: a.MTU, Up: a.Flags&net.FlagUp != 0}
+	return LinkState{Name: a.Name, MAC: a.HardwareAddr.String(), MTU: a.MTU, Up: a.Flags&net.FlagUp != 0}
 }
 
 // Enslave puts link under bond: down, master, up (the kernel will not
-// enslave a link that is up).
+// enslave a link that is up). A refusal is final: EBUSY means the link is
+// in use elsewhere, which waiting does not change.
 func Enslave(bond *netlink.Bond, link netlink.Link) error {
 	name := link.Attrs().Name
 	if err := netlink.LinkSetDown(link); err != nil {
 		return fmt.Errorf("failed to set %q down: %w", name, err)
 	}
-	if err := retryBusy(func() error { return netlink.LinkSetMasterByIndex(link, bond.Index) }); err != nil {
+	if err := netlink.LinkSetMasterByIndex(link, bond.Index); err != nil {
 		return fmt.Errorf("failed to enslave %q to %q: %w", name, bond.Name, err)
 	}
 	if err := netlink.LinkSetUp(link); err != nil {
@@ -43,54 +43,77 @@ func Enslave(bond *netlink.Bond, link netlink.Link) error {
 	return nil
 }
 
-// Release takes the recorded link off any master and restores its MTU,
-// MAC and up/down state. A link that is gone is not an error: another
-// plugin (SR-IOV, on Multus' reverse-order DEL) may have taken it already.
+// Release finds the link by its recorded name, takes it off any master
+// and restores its MTU, MAC and up/down state. A link that is gone is not
+// an error: another plugin (SR-IOV, on Multus' reverse-order DEL) may have
+// taken it already.
 func Release(s LinkState) error {
 	link, err := netlinksafe.LinkByName(s.Name)
-	if isNotFound(err) {
+	if IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("failed to find %q: %w", s.Name, err)
 	}
-	if link.Attrs().MasterIndex != 0 {
-		if err := netlink.LinkSetDown(link); err != nil {
-			return fmt.Errorf("failed to set %q down: %w", s.Name, err)
-		}
-		if err := retryBusy(func() error { return netlink.LinkSetNoMaster(link) }); err != nil {
-			return fmt.Errorf("failed to release %q: %w", s.Name, err)
-		}
+	if err := Unenslave(link); err != nil {
+		return err
 	}
-	return Restore(s)
+	return Restore(link, s)
+}
+
+// Unenslave takes the link off its master, if it has one; the link is
+// left down.
+func Unenslave(link netlink.Link) error {
+	if link.Attrs().MasterIndex == 0 {
+		return nil
+	}
+	name := link.Attrs().Name
+	if err := netlink.LinkSetDown(link); err != nil {
+		return fmt.Errorf("failed to set %q down: %w", name, err)
+	}
+	if err := netlink.LinkSetNoMaster(link); err != nil {
+		return fmt.Errorf("failed to release %q: %w", name, err)
+	}
+	link.Attrs().MasterIndex = 0
+	link.Attrs().Flags &^= net.FlagUp
+	return nil
 }
 
 // Restore puts back a link's recorded MTU, MAC and up/down state.
-func Restore(s LinkState) error {
-	link, err := netlinksafe.LinkByName(s.Name)
-	if err != nil {
-		return fmt.Errorf("failed to find %q: %w", s.Name, err)
+func Restore(link netlink.Link, s LinkState) error {
+	if err := RestoreAddress(link, s); err != nil {
+		return err
 	}
+	return SetUpState(link, s.Up)
+}
+
+// RestoreAddress puts back a link's recorded MTU and MAC.
+func RestoreAddress(link netlink.Link, s LinkState) error {
 	a := link.Attrs()
 	if s.MTU > 0 && a.MTU != s.MTU {
 		if err := netlink.LinkSetMTU(link, s.MTU); err != nil {
-			return fmt.Errorf("failed to restore MTU %d of %q: %w", s.MTU, s.Name, err)
+			return fmt.Errorf("failed to restore MTU %d of %q: %w", s.MTU, a.Name, err)
 		}
 	}
 	if mac, _ := net.ParseMAC(s.MAC); mac != nil && !bytes.Equal(mac, a.HardwareAddr) {
 		if err := netlink.LinkSetHardwareAddr(link, mac); err != nil {
-			return fmt.Errorf("failed to restore MAC %s of %q: %w", s.MAC, s.Name, err)
+			return fmt.Errorf("failed to restore MAC %s of %q: %w", s.MAC, a.Name, err)
 		}
 	}
-	up := a.Flags&net.FlagUp != 0
-	switch {
-	case s.Up && !up:
+	return nil
+}
+
+// SetUpState sets the link up or down, if it is not already.
+func SetUpState(link netlink.Link, up bool) error {
+	var err error
+	switch isUp := link.Attrs().Flags&net.FlagUp != 0; {
+	case up && !isUp:
 		err = netlink.LinkSetUp(link)
-	case !s.Up && up:
+	case !up && isUp:
 		err = netlink.LinkSetDown(link)
 	}
 	if err != nil {
-		return fmt.Errorf("failed to restore up/down state of %q: %w", s.Name, err)
+		return fmt.Errorf("failed to restore up/down state of %q: %w", link.Attrs().Name, err)
 	}
 	return nil
 }

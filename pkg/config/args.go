@@ -22,7 +22,8 @@ func ParseArgs(s string) (map[string]string, error) {
 	if err := types.LoadArgs(s, &a); err != nil {
 		return nil, invalid("CNI_ARGS: %v", err)
 	}
-	return map[string]string{"MAC": string(a.MAC)}, nil
+	return map[string]string{"MAC": string(a.MAC), "K8S_POD_NAMESPACE": string(a.K8S_POD_NAMESPACE),
+		"K8S_POD_NAME": string(a.K8S_POD_NAME), "K8S_POD_UID": string(a.K8S_POD_UID)}, nil
 }
 
 // resolveMAC picks the bond MAC with the tuning plugin's precedence:
@@ -32,6 +33,7 @@ func resolveMAC(c *Conf, w *wireConf, rawArgs string) error {
 	if err != nil {
 		return err
 	}
+	c.Pod = PodRef{Namespace: args["K8S_POD_NAMESPACE"], Name: args["K8S_POD_NAME"], UID: args["K8S_POD_UID"]}
 	candidates := []struct{ from, mac string }{
 		{"mac", w.MAC},
 		{"args.cni.mac", w.Args.CNI.MAC},

@@ -35,13 +35,21 @@ type Conf struct {
 	MAC              net.HardwareAddr
 	LogFile          string
 	LogLevel         string
+	// RequirePFRedundancy refuses a bond whose slaves include two VFs of
+	// one PF (our key; the reference plugin has none).
+	RequirePFRedundancy bool
+	// Pod is the Kubernetes pod, from CNI_ARGS as Multus passes it.
+	Pod PodRef
 	// Warnings are things worth telling the user that do not stop ADD,
 	// such as a misspelt key that is ignored.
 	Warnings []string
 }
 
+// PodRef names a Kubernetes pod.
+type PodRef struct{ Namespace, Name, UID string }
+
 // Option returns the option set for key, if any.
-func (c *Conf) Option(key string) (Option, bool) {
+func (c *Conf) Option(key Key) (Option, bool) {
 	for _, o := range c.Options {
 		if o.Key == key {
 			return o, true
@@ -51,7 +59,7 @@ func (c *Conf) Option(key string) (Option, bool) {
 }
 
 // Value returns an integer or enumerated option's value, or def when unset.
-func (c *Conf) Value(key string, def uint64) uint64 {
+func (c *Conf) Value(key Key, def uint64) uint64 {
 	if o, ok := c.Option(key); ok {
 		return o.Value
 	}
@@ -61,15 +69,16 @@ func (c *Conf) Value(key string, def uint64) uint64 {
 // wireConf is the JSON shape; option keys are read separately from a map.
 type wireConf struct {
 	types.NetConf
-	IfName           string          `json:"ifname"`
-	Mode             json.RawMessage `json:"mode"`
-	Links            []wireLink      `json:"links"`
-	LinksInContainer json.RawMessage `json:"linksInContainer"`
-	MTU              json.RawMessage `json:"mtu"`
-	MAC              string          `json:"mac"`
-	LogFile          string          `json:"logFile"`
-	LogLevel         string          `json:"logLevel"`
-	RuntimeConfig    struct {
+	IfName              string          `json:"ifname"`
+	Mode                json.RawMessage `json:"mode"`
+	Links               []wireLink      `json:"links"`
+	LinksInContainer    json.RawMessage `json:"linksInContainer"`
+	MTU                 json.RawMessage `json:"mtu"`
+	MAC                 string          `json:"mac"`
+	LogFile             string          `json:"logFile"`
+	RequirePFRedundancy bool            `json:"requirePFRedundancy"`
+	LogLevel            string          `json:"logLevel"`
+	RuntimeConfig       struct {
 		MAC string `json:"mac"`
 	} `json:"runtimeConfig"`
 	Args struct {
@@ -99,7 +108,7 @@ func Load(stdin []byte, cniArgs string) (*Conf, error) {
 		return nil, err
 	}
 	c := &Conf{NetConf: w.NetConf, IfNameKey: w.IfName, LogFile: w.LogFile, LogLevel: w.LogLevel,
-		Warnings: unknownKeyWarnings(raw)}
+		RequirePFRedundancy: w.RequirePFRedundancy, Warnings: unknownKeyWarnings(raw)}
 	steps := []func() error{
 		func() error { return checkNetConf(c) },
 		func() error { return parseLinks(c, w.Links) },

@@ -11,7 +11,7 @@ import (
 // carry: the CNI standard ones, what runtimes inject, and ours.
 var topLevelKeys = []string{
 	"cniVersion", "cniVersions", "name", "type", "ipam", "dns", "runtimeConfig", "args", "prevResult",
-	"capabilities", "ifname", "mode", "links", "linksInContainer", "mtu", "mac", "logFile", "logLevel",
+	"capabilities", "ifname", "mode", "links", "linksInContainer", "mtu", "mac", "logFile", "logLevel", "requirePFRedundancy",
 }
 
 // matchOptionKeys rewrites the config's option keys to their canonical

@@ -23,7 +23,7 @@ func validate(c *Conf) error {
 
 func checkModes(c *Conf) error {
 	for _, o := range c.Options {
-		spec, _ := specFor(o.Key)
+		spec := optionSpecs[o.Key]
 		if !spec.modes.allows(c.Mode) {
 			return invalid("%s: not used in mode %s; it applies to %s", o.Key, c.Mode, spec.modes)
 		}
@@ -31,7 +31,7 @@ func checkModes(c *Conf) error {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s has no effect in mode %s (it acts in %s); the kernel takes it and ignores it",
 				o.Key, c.Mode, spec.usedIn))
 		}
-		if spec.needs != "" && c.Value(spec.needs, 0) == 0 && !defaultsMiimon(c, spec.needs) {
+		if spec.needs != noKey && c.Value(spec.needs, 0) == 0 && !defaultsMiimon(c, spec.needs) {
 			return invalid("%s: needs %s to be set", o.Key, spec.needs)
 		}
 	}
@@ -39,27 +39,27 @@ func checkModes(c *Conf) error {
 }
 
 // defaultsMiimon reports whether key is miimon and it will get the default.
-func defaultsMiimon(c *Conf, key string) bool {
-	_, miimonSet := c.Option("miimon")
-	_, arpSet := c.Option("arpInterval")
-	return key == "miimon" && !miimonSet && !arpSet
+func defaultsMiimon(c *Conf, key Key) bool {
+	_, miimonSet := c.Option(Miimon)
+	_, arpSet := c.Option(ArpInterval)
+	return key == Miimon && !miimonSet && !arpSet
 }
 
 // checkMonitoring refuses two link monitors at once and sets the default.
 func checkMonitoring(c *Conf) error {
-	miimon, arp := c.Value("miimon", 0), c.Value("arpInterval", 0)
+	miimon, arp := c.Value(Miimon, 0), c.Value(ArpInterval, 0)
 	if miimon > 0 && arp > 0 {
 		return invalid("miimon and arpInterval: give one link monitor, not both")
 	}
-	if defaultsMiimon(c, "miimon") {
-		c.Options = insertOption(c.Options, Option{Key: "miimon", Value: DefaultMiimon})
+	if defaultsMiimon(c, Miimon) {
+		c.Options = insertOption(c.Options, Option{Key: Miimon, Value: DefaultMiimon})
 	}
 	return nil
 }
 
 func checkDelays(c *Conf) error {
-	miimon := c.Value("miimon", 0)
-	for _, key := range []string{"updelay", "downdelay", "peerNotifDelay"} {
+	miimon := c.Value(Miimon, 0)
+	for _, key := range []Key{Updelay, Downdelay, PeerNotifDelay} {
 		v := c.Value(key, 0)
 		if v != 0 && miimon != 0 && v%miimon != 0 {
 			return invalid("%s: %d is not a multiple of miimon (%d)", key, v, miimon)
@@ -69,11 +69,11 @@ func checkDelays(c *Conf) error {
 }
 
 func checkARPTargets(c *Conf) error {
-	if c.Value("arpInterval", 0) == 0 {
+	if c.Value(ArpInterval, 0) == 0 {
 		return nil
 	}
-	_, v4 := c.Option("arpIpTargets")
-	_, v6 := c.Option("nsIp6Targets")
+	_, v4 := c.Option(ArpIPTargets)
+	_, v6 := c.Option(NsIP6Targets)
 	if !v4 && !v6 {
 		return invalid("arpInterval: needs arpIpTargets or nsIp6Targets to probe")
 	}
@@ -81,7 +81,7 @@ func checkARPTargets(c *Conf) error {
 }
 
 func checkPrimary(c *Conf) error {
-	o, ok := c.Option("primary")
+	o, ok := c.Option(Primary)
 	if !ok {
 		return nil
 	}
@@ -95,20 +95,16 @@ func checkPrimary(c *Conf) error {
 
 func checkFailOverMac(c *Conf) error {
 	// In other modes the kernel ignores failOverMac (checkModes warns).
-	if c.Mode == ActiveBackup && c.Value("failOverMac", 0) == 1 && c.MAC != nil {
+	if c.Mode == ActiveBackup && c.Value(FailOverMac, 0) == 1 && c.MAC != nil {
 		return invalid("mac: with failOverMac active the bond takes the active slave's MAC, so %s would be ignored", c.MAC)
 	}
 	return nil
 }
 
-// insertOption adds o keeping optionSpecs order.
+// insertOption adds o keeping the options in Key order.
 func insertOption(opts []Option, o Option) []Option {
-	rank := map[string]int{}
-	for i, s := range optionSpecs {
-		rank[s.key] = i
-	}
 	i := 0
-	for i < len(opts) && rank[opts[i].Key] < rank[o.Key] {
+	for i < len(opts) && opts[i].Key < o.Key {
 		i++
 	}
 	opts = append(opts, Option{})

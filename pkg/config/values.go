@@ -50,7 +50,7 @@ func parseEnum(raw json.RawMessage, names []string, boolOK bool) (uint64, error)
 }
 
 func parseOptions(c *Conf, keys map[string]json.RawMessage) error {
-	for _, spec := range optionSpecs {
+	for k, spec := range optionSpecs {
 		key, raw := spec.key, keys[spec.key]
 		if spec.alias != "" && isAbsent(raw) {
 			key, raw = spec.alias, keys[spec.alias]
@@ -60,7 +60,7 @@ func parseOptions(c *Conf, keys map[string]json.RawMessage) error {
 		if isAbsent(raw) {
 			continue
 		}
-		opt, err := parseOption(spec, raw)
+		opt, err := parseOption(Key(k), raw)
 		if err != nil {
 			return invalid("%s: %v", key, err)
 		}
@@ -69,8 +69,9 @@ func parseOptions(c *Conf, keys map[string]json.RawMessage) error {
 	return nil
 }
 
-func parseOption(spec optionSpec, raw json.RawMessage) (Option, error) {
-	opt := Option{Key: spec.key}
+func parseOption(k Key, raw json.RawMessage) (Option, error) {
+	spec := optionSpecs[k]
+	opt := Option{Key: k}
 	var err error
 	switch spec.kind {
 	case kindInt:

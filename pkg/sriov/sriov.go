@@ -4,6 +4,7 @@
 package sriov
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,4 +69,43 @@ func netdevName(dev string) string {
 		return ""
 	}
 	return entries[0].Name()
+}
+
+// NumVFs returns how many VFs the PCI device has enabled; 0 for a device
+// that is not an SR-IOV PF.
+func NumVFs(pci string) (int, error) {
+	data, err := os.ReadFile(filepath.Join(SysfsRoot, "bus/pci/devices", pci, "sriov_numvfs"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return 0, fmt.Errorf("sriov_numvfs of %s: %w", pci, err)
+	}
+	return n, nil
+}
+
+// Netdevs lists the netdevs of the PCI device as this netns' sysfs shows
+// them; exists is false when no such PCI device is on the node.
+func Netdevs(pci string) (names []string, exists bool, err error) {
+	dev := filepath.Join(SysfsRoot, "bus/pci/devices", pci)
+	if _, err := os.Stat(dev); errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	entries, err := os.ReadDir(filepath.Join(dev, "net"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names, true, nil
 }

@@ -78,7 +78,7 @@ func TestRemoveCleansAfterCrashInSave(t *testing.T) {
 	if r, err := s.Load("c1", "bond0"); r != nil || err != nil {
 		t.Fatalf("Load after crash = %+v, %v; want no record", r, err)
 	}
-	if recs, _ := s.List(); len(recs) != 0 {
+	if recs, _, _ := s.List(); len(recs) != 0 {
 		t.Fatalf("List after crash = %+v", recs)
 	}
 	if err := s.Remove("c1", "bond0"); err != nil {

@@ -110,8 +110,8 @@ func TestEveryOption(t *testing.T) {
 			}
 		})
 	}
-	for _, key := range config.OptionKeys() {
-		if !covered[key] {
+	for _, k := range config.Keys() {
+		if key := k.String(); !covered[key] {
 			t.Errorf("option %s has no set-and-read-back case", key)
 		}
 	}
@@ -130,7 +130,8 @@ func kernelOption(t *testing.T, p *pod, key string) string {
 		if err != nil {
 			return err
 		}
-		o, ok := opts[key]
+		k, _ := config.KeyByName(key)
+		o, ok := opts[k]
 		switch {
 		case !ok:
 			out = "<absent>"

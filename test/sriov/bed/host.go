@@ -53,7 +53,7 @@ func ReadHost(vfs []VF, networks ...string) (*HostState, error) {
 	for _, n := range networks {
 		h.Leases[n] = Leases(n)
 	}
-	recs, _ := state.Store{Dir: state.DefaultDir}.List()
+	recs, _, _ := state.Store{Dir: state.DefaultDir}.List()
 	for _, r := range recs {
 		h.Records = append(h.Records, r.ContainerID+"/"+r.IfName)
 	}
