@@ -74,16 +74,21 @@ func (a *attachment) releaseIPAM() error {
 func (a *attachment) delFromRecord(rec *state.Record) error {
 	gone, err := a.openPodNetnsForDel()
 	if err != nil {
-		if rec.HostLinks() {
-			return fmt.Errorf("%w; host links %s may be in it, so DEL keeps the state record and fails until it can open it",
-				err, hostNames(rec))
+		if !rec.HostLinks() {
+			a.log.Warnf("%v; nothing of the node's is in it, so nothing to put back", err)
+			return nil
 		}
-		a.log.Warnf("%v; nothing of the node's is in it, so nothing to put back", err)
+		// The netns may live on without its path: only links found back
+		// on the host count as returned.
+		if rerr := a.restoreOnHost(*rec, false); rerr != nil {
+			return fmt.Errorf("%w; host links %s may still be in it, so DEL keeps the state record and fails until "+
+				"they are back: %v", err, hostNames(rec), rerr)
+		}
 		return nil
 	}
 	if gone {
 		a.log.Infof("netns %q is gone; restoring host links only", a.args.Netns)
-		return a.restoreAfterNetnsGone(*rec)
+		return a.restoreOnHost(*rec, true)
 	}
 	if err := a.inPod(func() error { return a.releaseBond(rec) }); err != nil {
 		return err
@@ -222,17 +227,18 @@ func releaseOurs(s bond.LinkState, bondIndex int, unrecorded bool) error {
 	return bond.Restore(link, s)
 }
 
-// restoreAfterNetnsGone gives the host links of an attachment whose netns
-// is gone their host name and state: the kernel moved physical links back
-// on its own, under their pod names, and destroyed virtual ones.
-func (a *attachment) restoreAfterNetnsGone(rec state.Record) error {
+// restoreOnHost gives the host links of an attachment whose netns is
+// gone (podGone) or cannot be opened their host name and state: when a
+// netns goes, the kernel moves physical links back on its own, under their
+// pod names, and destroys virtual ones.
+func (a *attachment) restoreOnHost(rec state.Record, podGone bool) error {
 	if !rec.HostLinks() {
 		return nil
 	}
 	return a.withHostLock(func() error {
 		var errs []error
 		for _, l := range rec.Links {
-			errs = append(errs, hostlink.RestoreOnHost(l, a.log))
+			errs = append(errs, hostlink.RestoreOnHost(l, podGone, a.log))
 		}
 		return errors.Join(errs...)
 	})

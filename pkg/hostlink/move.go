@@ -96,8 +96,8 @@ func Return(l state.Link, pod, host ns.NetNS, log Logger) error {
 	}
 	if !moved {
 		// Not in the pod: an earlier DEL moved it and failed later, or
-		// it is gone.
-		return RestoreOnHost(l, log)
+		// it is gone (a virtual link the pod deleted).
+		return RestoreOnHost(l, true, log)
 	}
 	link, err := netlinksafe.LinkByName(name)
 	if err != nil {
@@ -107,12 +107,18 @@ func Return(l state.Link, pod, host ns.NetNS, log Logger) error {
 }
 
 // RestoreOnHost gives a recorded host link that is no longer in its pod
-// (the pod's netns is gone, or an earlier DEL moved it) its host name and
-// state. A physical link is found by its PCI address or permanent MAC,
-// never by a name that may now be another link's; a virtual link is
-// destroyed with its netns, and found only under its recorded index.
-func RestoreOnHost(l state.Link, log Logger) error {
+// its host name and state: the pod's netns is gone (podGone), or cannot be
+// opened, or an earlier DEL moved the link. A physical link is found by
+// its PCI address or permanent MAC, never by a name that may now be
+// another link's. A virtual link is destroyed with its netns and found
+// only under its recorded index; one not there counts as gone only when
+// its netns is known to be gone.
+func RestoreOnHost(l state.Link, podGone bool, log Logger) error {
 	link, err := findOnHost(l)
+	if errors.Is(err, errGone) && l.Kind != "" && !podGone {
+		return fmt.Errorf("host link %q (%s) is not on the host, and its pod's netns cannot be opened to see whether "+
+			"it is still there", l.HostName, l.Kind)
+	}
 	if errors.Is(err, errGone) {
 		return nil
 	}
