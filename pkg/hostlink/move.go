@@ -20,9 +20,9 @@ type Logger interface {
 	Warnf(format string, a ...any)
 }
 
-// Record describes a host link for the state record, taken before it
+// Snapshot describes a host link for the state record, taken before it
 // moves: its state, its identity, and its sysctls.
-func Record(link netlink.Link) (state.Link, error) {
+func Snapshot(link netlink.Link) (state.Link, error) {
 	s := bond.StateOf(link)
 	a := link.Attrs()
 	rec := state.Link{Name: s.Name, HostName: a.Name, Index: a.Index, MAC: s.MAC, MTU: s.MTU, Up: s.Up,
