@@ -34,8 +34,10 @@ func cmdDel(args *skel.CmdArgs) error {
 		return err
 	}
 	ipamErr := a.releaseIPAM()
+	a.log.Step("IPAM released")
 	failpoint("del-after-ipam")
 	rec, loadErr := a.store.Load(args.ContainerID, args.IfName)
+	a.log.Step("record read")
 	var err2 error
 	switch {
 	case loadErr != nil:
@@ -46,6 +48,7 @@ func cmdDel(args *skel.CmdArgs) error {
 		err2 = a.delFromRecord(rec)
 		if err2 == nil && ipamErr == nil {
 			err2 = withCode(a.store.Remove(args.ContainerID, args.IfName), types.ErrIOFailure)
+			a.log.Step("record removed")
 		}
 	}
 	a.log.Step("DEL done")
@@ -90,9 +93,11 @@ func (a *attachment) delFromRecord(rec *state.Record) error {
 		a.log.Infof("netns %q is gone; restoring host links only", a.args.Netns)
 		return a.restoreOnHost(*rec, true)
 	}
+	a.log.Step("pod netns opened")
 	if err := a.inPod(func() error { return a.releaseBond(rec) }); err != nil {
 		return err
 	}
+	a.log.Step("bond released")
 	failpoint("del-after-release")
 	if !rec.HostLinks() {
 		return nil
@@ -103,6 +108,7 @@ func (a *attachment) delFromRecord(rec *state.Record) error {
 			errs = append(errs, hostlink.Return(l, a.podNS, a.hostNS, a.log))
 			failpoint("del-after-return-link")
 		}
+		a.log.Step("host links returned")
 		return errors.Join(errs...)
 	})
 }
