@@ -44,6 +44,11 @@ func cmdDel(args *skel.CmdArgs) error {
 		err2 = a.delWithUnreadableRecord(loadErr)
 	case rec == nil:
 		err2 = a.delWithoutRecord()
+		if err2 == nil {
+			// A plugin killed inside the record's write leaves only its
+			// temp file.
+			err2 = withCode(a.store.Remove(args.ContainerID, args.IfName), types.ErrIOFailure)
+		}
 	default:
 		err2 = a.delFromRecord(rec)
 		if err2 == nil && ipamErr == nil {
@@ -224,7 +229,7 @@ func releaseOurs(s bond.LinkState, bondIndex int, unrecorded bool) error {
 	if unrecorded && master == 0 {
 		return nil
 	}
-	if err := bond.Unenslave(link); err != nil {
+	if link, err = bond.Unenslave(link); err != nil {
 		return err
 	}
 	if unrecorded {

@@ -81,7 +81,7 @@ func Return(l state.Link, pod, host ns.NetNS, log Logger) error {
 		if err != nil {
 			return err
 		}
-		if err := bond.Unenslave(link); err != nil {
+		if link, err = bond.Unenslave(link); err != nil {
 			return err
 		}
 		name = unrename(link, l.Name, log)
@@ -324,7 +324,7 @@ func ReturnUnrecorded(names []string, bondName string, pod, host ns.NetNS) ([]st
 			if err != nil || link.Attrs().MasterIndex != b.Attrs().Index || Kind(link) != "" {
 				continue
 			}
-			if err := bond.Unenslave(link); err != nil {
+			if link, err = bond.Unenslave(link); err != nil {
 				errs = append(errs, err)
 				continue
 			}
