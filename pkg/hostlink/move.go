@@ -147,8 +147,20 @@ func findInPod(l state.Link) (netlink.Link, error) {
 			return nil, err
 		}
 	}
-	if !hasIdentity(l) && l.PodIndex == 0 {
+	switch {
+	case !hasIdentity(l) && l.PodIndex == 0:
 		return legacyByName(l.Name, l)
+	case l.PodIndex == 0:
+		// Moved, but the plugin died before it recorded where: a move
+		// keeps the link's name and, unless the pod has it taken, its
+		// index.
+		link, err := netlink.LinkByIndex(l.Index)
+		if err == nil && link.Attrs().Name == l.Name && sameIdentity(link, l) {
+			return link, nil
+		}
+		if err != nil && !bond.IsNotFound(err) {
+			return nil, err
+		}
 	}
 	if l.Kind != "" {
 		return nil, errNotHere

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,7 +20,7 @@ const pluginLogDir = "/var/log/bond-cni"
 func addWithLogFile(t *testing.T, logFile, extra string) execResult {
 	t.Helper()
 	p, _ := podWithLinks(t, "net1", "net2")
-	conf := bondConf("log-file", "active-backup", pairLinks, joinExtra(fmt.Sprintf(`"logLevel":"debug","logFile":%q`, logFile), extra))
+	conf := bondConf("log-file", "active-backup", pairLinks, joinExtra(extra, fmt.Sprintf(`"logLevel":"debug","logFile":%q`, logFile)))
 	res := probeRun(t, "ADD", p, "bond0", conf)
 	t.Cleanup(func() { mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf)) })
 	return res
@@ -33,6 +34,9 @@ func addWithLogFile(t *testing.T, logFile, extra string) execResult {
 // goes on; nothing is written outside the directory.
 func TestLogFileOnlyInPluginDir(t *testing.T) {
 	requireKernel(t)
+	if err := os.MkdirAll("/var/log", 0o755); err != nil {
+		t.Fatal(err)
+	}
 	t.Run("a file name is written in the plugin's directory", func(t *testing.T) {
 		os.RemoveAll(pluginLogDir)
 		res := addWithLogFile(t, "e2e.log", "")
@@ -119,8 +123,12 @@ var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT[0-9:.]+Z bond\[[^\]]*\] (err
 // plugin's.
 func TestLogLinesCannotBeForged(t *testing.T) {
 	requireKernel(t)
+	if err := os.MkdirAll("/var/log", 0o755); err != nil {
+		t.Fatal(err)
+	}
 	forged := "10.9.9.0/24\n2026-11-30T00:00:00.000Z bond[forged] error +1us: FORGED\x1b[2J\r"
-	ipam := fmt.Sprintf(`"ipam":{"type":"host-local","subnet":%q}`, forged)
+	subnet, _ := json.Marshal(forged)
+	ipam := fmt.Sprintf(`"ipam":{"type":"host-local","subnet":%s}`, subnet)
 	res := addWithLogFile(t, "e2e-forge.log", ipam)
 	path := filepath.Join(pluginLogDir, "e2e-forge.log")
 	t.Cleanup(func() { os.Remove(path) })

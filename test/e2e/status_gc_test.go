@@ -5,10 +5,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/containernetworking/cni/libcni"
-	"github.com/containernetworking/cni/pkg/types"
 
 	"github.com/bond-cni/bond-cni/pkg/state"
 )
@@ -50,10 +50,13 @@ func TestGCDropsStaleAttachments(t *testing.T) {
 	defer r.mustDel(t, other, elsewhere.rt("bond0"))
 	unmountPod(t, stale)
 	unmountPod(t, elsewhere)
-	valid := []types.GCAttachment{{ContainerID: keep.containerID, IfName: "bond0"}}
-	if err := r.cni.GCNetworkList(context.Background(), list, &libcni.GCArgs{ValidAttachments: valid}); err != nil {
-		t.Fatalf("GC: %v", err)
-	}
+	// The plugin's own GC, exec'd as a runtime would after its own
+	// clean-up: libcni's GC first DELs every cached attachment that is
+	// not valid, which would hide what the plugin does.
+	valid := fmt.Sprintf(`[{"containerID":%q,"ifname":"bond0"}]`, keep.containerID)
+	gc := withKey(t, string(list.Plugins[0].Bytes), "cni.dev/valid-attachments", valid)
+	gcEnv := map[string]string{"CNI_COMMAND": "GC", "CNI_PATH": os.Getenv("CNI_PATH")}
+	mustOK(t, "GC", execPlugin(t, pluginPath(t, "bond"), gcEnv, gc))
 	if n := len(hostLocalLeases(t, "gc-net")); n != 1 {
 		t.Errorf("%d leases of gc-net after GC, want keep's alone", n)
 	}
