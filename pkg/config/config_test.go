@@ -17,13 +17,13 @@ func TestSeedConfigFromDocument(t *testing.T) {
 	if c.Mode != ActiveBackup {
 		t.Errorf("Mode = %v, want active-backup", c.Mode)
 	}
-	if o, ok := c.Option("failOverMac"); !ok || o.Value != 1 {
+	if o, ok := c.Option(FailOverMac); !ok || o.Value != 1 {
 		t.Errorf("failOverMac = %+v (set %v), want value 1", o, ok)
 	}
-	if ValueName("failOverMac", c.Value("failOverMac", 99)) != "active" {
+	if ValueName(FailOverMac, c.Value(FailOverMac, 99)) != "active" {
 		t.Errorf("failOverMac 1 should be named active")
 	}
-	if o, ok := c.Option("miimon"); !ok || o.Value != 100 {
+	if o, ok := c.Option(Miimon); !ok || o.Value != 100 {
 		t.Errorf("miimon = %+v (set %v), want 100", o, ok)
 	}
 	if c.MTU != 1500 {
@@ -172,7 +172,7 @@ func TestLinks(t *testing.T) {
 
 func TestPrimaryMustBeALink(t *testing.T) {
 	c := mustLoad(t, conf("active-backup", obj{"primary": "net2"}), "")
-	if o, ok := c.Option("primary"); !ok || o.Link != "net2" {
+	if o, ok := c.Option(Primary); !ok || o.Link != "net2" {
 		t.Errorf("primary = %+v", o)
 	}
 	loadErr(t, conf("active-backup", obj{"primary": "net3"}), "", "primary", "net3")

@@ -44,58 +44,53 @@ func checkInvariants(t *testing.T, c *Conf) {
 
 	// Options: known keys, in optionSpecs order, each at most once, each
 	// allowed for the mode and within its range.
-	rank := map[string]int{}
-	for i, s := range optionSpecs {
-		rank[s.key] = i
-	}
-	last := -1
+	last := Key(-1)
 	for _, o := range c.Options {
-		r, ok := rank[o.Key]
-		if !ok {
-			t.Errorf("invariant: option %q is not in optionSpecs", o.Key)
+		if o.Key < 0 || o.Key >= numKeys {
+			t.Errorf("invariant: option %d is not in optionSpecs", o.Key)
 			continue
 		}
-		if r <= last {
-			t.Errorf("invariant: option %q out of optionSpecs order (or repeated) in %v", o.Key, keysOf(c.Options))
+		if o.Key <= last {
+			t.Errorf("invariant: option %s out of optionSpecs order (or repeated) in %v", o.Key, keysOf(c.Options))
 		}
-		last = r
-		spec := optionSpecs[r]
+		last = o.Key
+		spec := optionSpecs[o.Key]
 		if !spec.modes.allows(c.Mode) {
-			t.Errorf("invariant: option %q set in mode %s, which does not take it", o.Key, c.Mode)
+			t.Errorf("invariant: option %s set in mode %s, which does not take it", o.Key, c.Mode)
 		}
-		if spec.needs != "" && c.Value(spec.needs, 0) == 0 {
+		if spec.needs != noKey && c.Value(spec.needs, 0) == 0 {
 			t.Errorf("invariant: option %q set without %s", o.Key, spec.needs)
 		}
 		checkOptionValue(t, c, spec, o)
 	}
 
-	miimon, arp := c.Value("miimon", 0), c.Value("arpInterval", 0)
+	miimon, arp := c.Value(Miimon, 0), c.Value(ArpInterval, 0)
 	if miimon != 0 && arp != 0 {
 		t.Errorf("invariant: miimon %d and arpInterval %d both set", miimon, arp)
 	}
-	_, miiSet := c.Option("miimon")
-	_, arpSet := c.Option("arpInterval")
+	_, miiSet := c.Option(Miimon)
+	_, arpSet := c.Option(ArpInterval)
 	if !miiSet && !arpSet {
 		t.Errorf("invariant: neither miimon nor arpInterval set (the miimon default was not applied)")
 	}
 	if arp != 0 {
-		_, v4 := c.Option("arpIpTargets")
-		_, v6 := c.Option("nsIp6Targets")
+		_, v4 := c.Option(ArpIPTargets)
+		_, v6 := c.Option(NsIP6Targets)
 		if !v4 && !v6 {
 			t.Errorf("invariant: arpInterval %d without targets", arp)
 		}
 	}
-	for _, k := range []string{"updelay", "downdelay", "peerNotifDelay"} {
+	for _, k := range []Key{Updelay, Downdelay, PeerNotifDelay} {
 		if v := c.Value(k, 0); v != 0 && miimon != 0 && v%miimon != 0 {
 			t.Errorf("invariant: %s %d not a multiple of miimon %d", k, v, miimon)
 		}
 	}
-	if c.Mode == ActiveBackup && c.Value("failOverMac", 0) == 1 && c.MAC != nil {
+	if c.Mode == ActiveBackup && c.Value(FailOverMac, 0) == 1 && c.MAC != nil {
 		t.Errorf("invariant: failOverMac active together with mac %s in active-backup", c.MAC)
 	}
 	for _, o := range c.Options {
-		spec, _ := specFor(o.Key)
-		warned := strings.Contains(strings.Join(c.Warnings, "\n"), o.Key+" has no effect in mode")
+		spec := optionSpecs[o.Key]
+		warned := strings.Contains(strings.Join(c.Warnings, "\n"), o.Key.String()+" has no effect in mode")
 		if idle := spec.usedIn != 0 && !spec.usedIn.allows(c.Mode); warned != idle {
 			t.Errorf("invariant: %s in mode %s: warned %v, want %v", o.Key, c.Mode, warned, idle)
 		}
@@ -135,7 +130,7 @@ func checkOptionValue(t *testing.T, c *Conf, spec optionSpec, o Option) {
 			}
 		}
 	case kindMAC:
-		checkUnicastMAC(t, o.Key, o.MAC)
+		checkUnicastMAC(t, o.Key.String(), o.MAC)
 	case kindLink:
 		found := false
 		for _, l := range c.Links {
@@ -167,7 +162,7 @@ func checkUnicastMAC(t *testing.T, what string, mac net.HardwareAddr) {
 func keysOf(opts []Option) []string {
 	keys := make([]string, len(opts))
 	for i, o := range opts {
-		keys[i] = o.Key
+		keys[i] = o.Key.String()
 	}
 	return keys
 }

@@ -10,7 +10,7 @@ import (
 func TestOptionKeysMatchCaseInsensitively(t *testing.T) {
 	c := mustLoad(t, conf("active-backup", obj{"MIIMON": "50", "failoverMac": 1, "NumUnsolNa": 3}), "")
 	for key, want := range map[string]uint64{"miimon": 50, "failOverMac": 1, "numGratArp": 3} {
-		if o, ok := c.Option(key); !ok || o.Value != want {
+		if o, ok := c.Option(optKey(key)); !ok || o.Value != want {
 			t.Errorf("%s = %+v (set %v), want %d", key, o, ok, want)
 		}
 	}
@@ -34,7 +34,7 @@ func TestMisspeltKeyWarns(t *testing.T) {
 	if len(c.Warnings) != 2 {
 		t.Errorf("want 2 warnings (short and far-off keys are not guessed at), got %q", c.Warnings)
 	}
-	if o, _ := c.Option("miimon"); o.Value != DefaultMiimon {
+	if o, _ := c.Option(Miimon); o.Value != DefaultMiimon {
 		t.Errorf("miimon = %d, want the default %d: the misspelt key is ignored", o.Value, DefaultMiimon)
 	}
 }

@@ -101,17 +101,17 @@ func TestOptionSpecsMatchReference(t *testing.T) {
 			t.Errorf("%s: in kernelRef but missing from optionSpecs", k)
 		}
 	}
-	if !slices.Equal(OptionKeys(), keysOfSpecs()) {
-		t.Errorf("OptionKeys() = %v", OptionKeys())
+	for i, k := range Keys() {
+		if int(k) != i || k.String() != optionSpecs[i].key {
+			t.Errorf("Keys()[%d] = %d (%s), want %s", i, k, k, optionSpecs[i].key)
+		}
+		if byName, ok := KeyByName(k.String()); !ok || byName != k {
+			t.Errorf("KeyByName(%q) = %d, %v", k, byName, ok)
+		}
 	}
-}
-
-func keysOfSpecs() []string {
-	var keys []string
-	for _, s := range optionSpecs {
-		keys = append(keys, s.key)
+	if len(Keys()) != len(kernelRef) {
+		t.Errorf("%d keys, kernelRef has %d", len(Keys()), len(kernelRef))
 	}
-	return keys
 }
 
 // modeFor picks a mode that takes key: active-backup when it can (so that
@@ -132,9 +132,9 @@ func modeFor(spec optionSpec) Mode {
 func companions(spec optionSpec, v any) obj {
 	extra := obj{}
 	switch spec.needs {
-	case "miimon":
+	case Miimon:
 		extra["miimon"] = 1 // every delay is a multiple of 1
-	case "arpInterval":
+	case ArpInterval:
 		extra["arpInterval"] = 100
 		if spec.kind != kindIPv4List && spec.kind != kindIPv6List {
 			extra["arpIpTargets"] = []string{"192.0.2.1"}
@@ -251,24 +251,25 @@ func tooMany(format string, n int) []string {
 // TestEveryOptionValid sets each option of optionSpecs to each of its valid
 // values, in a mode that takes it, and checks what Load stores.
 func TestEveryOptionValid(t *testing.T) {
-	for _, spec := range optionSpecs {
+	for k, spec := range optionSpecs {
+		key := Key(k)
 		mode := modeFor(spec)
 		for _, vc := range validCases(spec) {
 			t.Run(fmt.Sprintf("%s=%v", spec.key, vc.v), func(t *testing.T) {
 				stdin := conf(mode.String(), merge(companions(spec, vc.v), obj{spec.key: vc.v}))
 				c := mustLoad(t, stdin, "")
-				o, ok := c.Option(spec.key)
+				o, ok := c.Option(key)
 				if !ok {
 					t.Fatalf("%s not stored; options %v", spec.key, keysOf(c.Options))
 				}
-				if o.Key != spec.key {
-					t.Errorf("Key = %q", o.Key)
+				if o.Key != key {
+					t.Errorf("Key = %s", o.Key)
 				}
 				if o.Value != vc.value {
 					t.Errorf("Value = %d, want %d", o.Value, vc.value)
 				}
-				if c.Value(spec.key, 12345) != vc.value {
-					t.Errorf("Conf.Value = %d, want %d", c.Value(spec.key, 12345), vc.value)
+				if c.Value(key, 12345) != vc.value {
+					t.Errorf("Conf.Value = %d, want %d", c.Value(key, 12345), vc.value)
 				}
 				var ips []string
 				for _, ip := range o.IPs {
@@ -283,8 +284,8 @@ func TestEveryOptionValid(t *testing.T) {
 				if o.Link != vc.link {
 					t.Errorf("Link = %q, want %q", o.Link, vc.link)
 				}
-				if spec.kind == kindEnum && ValueName(spec.key, o.Value) != spec.names[vc.value] {
-					t.Errorf("ValueName = %q", ValueName(spec.key, o.Value))
+				if spec.kind == kindEnum && ValueName(key, o.Value) != spec.names[vc.value] {
+					t.Errorf("ValueName = %q", ValueName(key, o.Value))
 				}
 			})
 		}
@@ -339,11 +340,12 @@ func TestEveryOptionWrongMode(t *testing.T) {
 // range limits and mode sets, not optionSpecs, decide what must pass.
 func TestReferenceBoundaries(t *testing.T) {
 	for key, ref := range kernelRef {
-		spec, ok := specFor(key)
+		k, ok := KeyByName(key)
 		if !ok {
 			t.Errorf("%s: no spec", key)
 			continue
 		}
+		spec := optionSpecs[k]
 		mode := ActiveBackup
 		if !refAllows(key, mode) {
 			mode = ref.modes[0]
@@ -352,8 +354,8 @@ func TestReferenceBoundaries(t *testing.T) {
 		case kindInt:
 			for _, n := range []uint64{ref.min, ref.max} {
 				c := mustLoad(t, conf(mode.String(), merge(companions(spec, n), obj{key: n})), "")
-				if c.Value(key, n+1) != n {
-					t.Errorf("%s=%d: stored %d", key, n, c.Value(key, n+1))
+				if c.Value(k, n+1) != n {
+					t.Errorf("%s=%d: stored %d", key, n, c.Value(k, n+1))
 				}
 			}
 			loadErr(t, conf(mode.String(), merge(companions(spec, 1), obj{key: ref.max + 1})), "", key)
@@ -363,8 +365,8 @@ func TestReferenceBoundaries(t *testing.T) {
 		case kindEnum:
 			for i, name := range ref.names {
 				c := mustLoad(t, conf(mode.String(), merge(companions(spec, 1), obj{key: name})), "")
-				if c.Value(key, 99) != uint64(i) {
-					t.Errorf("%s=%s: stored %d, want %d", key, name, c.Value(key, 99), i)
+				if c.Value(k, 99) != uint64(i) {
+					t.Errorf("%s=%s: stored %d, want %d", key, name, c.Value(k, 99), i)
 				}
 			}
 			loadErr(t, conf(mode.String(), merge(companions(spec, 1), obj{key: len(ref.names)})), "", key)
@@ -424,7 +426,7 @@ func TestOptionsByHand(t *testing.T) {
 	for _, g := range good {
 		t.Run(fmt.Sprintf("%s %v", g.mode, g.extra), func(t *testing.T) {
 			c := mustLoad(t, conf(g.mode, g.extra), "")
-			o, ok := c.Option(g.key)
+			o, ok := c.Option(optKey(g.key))
 			if !ok || o.Value != g.value {
 				t.Errorf("%s = %+v (set %v), want %d", g.key, o, ok, g.value)
 			}
@@ -432,15 +434,15 @@ func TestOptionsByHand(t *testing.T) {
 	}
 	t.Run("lists and MACs", func(t *testing.T) {
 		c := mustLoad(t, conf("802.3ad", obj{"adActorSystem": "02:AA:bb:cc:dd:ee"}), "")
-		if o, _ := c.Option("adActorSystem"); o.MAC.String() != "02:aa:bb:cc:dd:ee" {
+		if o, _ := c.Option(AdActorSystem); o.MAC.String() != "02:aa:bb:cc:dd:ee" {
 			t.Errorf("adActorSystem = %v", o.MAC)
 		}
 		c = mustLoad(t, conf("active-backup", obj{"arpInterval": 10, "arpIpTargets": []string{"10.0.0.1", "10.0.0.2"}}), "")
-		if o, _ := c.Option("arpIpTargets"); len(o.IPs) != 2 || !o.IPs[1].Equal(net.IPv4(10, 0, 0, 2)) || len(o.IPs[0]) != 4 {
+		if o, _ := c.Option(ArpIPTargets); len(o.IPs) != 2 || !o.IPs[1].Equal(net.IPv4(10, 0, 0, 2)) || len(o.IPs[0]) != 4 {
 			t.Errorf("arpIpTargets = %v", o.IPs)
 		}
 		c = mustLoad(t, conf("active-backup", obj{"arpInterval": 10, "nsIp6Targets": []string{"2001:DB8::1"}}), "")
-		if o, _ := c.Option("nsIp6Targets"); len(o.IPs) != 1 || o.IPs[0].String() != "2001:db8::1" {
+		if o, _ := c.Option(NsIP6Targets); len(o.IPs) != 1 || o.IPs[0].String() != "2001:db8::1" {
 			t.Errorf("nsIp6Targets = %v", o.IPs)
 		}
 	})
@@ -501,29 +503,29 @@ func TestOptionsByHand(t *testing.T) {
 
 func TestValueName(t *testing.T) {
 	for _, tc := range []struct {
-		key  string
+		k    Key
 		v    uint64
 		want string
 	}{
-		{"failOverMac", 0, "none"}, {"failOverMac", 1, "active"}, {"failOverMac", 2, "follow"}, {"failOverMac", 3, ""},
-		{"xmitHashPolicy", 1, "layer3+4"}, {"lacpRate", 1, "fast"}, {"arpValidate", 6, "filter_backup"},
-		{"miimon", 0, ""}, {"primary", 0, ""}, {"nosuch", 0, ""},
+		{FailOverMac, 0, "none"}, {FailOverMac, 1, "active"}, {FailOverMac, 2, "follow"}, {FailOverMac, 3, ""},
+		{XmitHashPolicy, 1, "layer3+4"}, {LacpRate, 1, "fast"}, {ArpValidate, 6, "filter_backup"},
+		{Miimon, 0, ""}, {Primary, 0, ""}, {numKeys, 0, ""}, {-1, 0, ""},
 	} {
-		if got := ValueName(tc.key, tc.v); got != tc.want {
-			t.Errorf("ValueName(%q, %d) = %q, want %q", tc.key, tc.v, got, tc.want)
+		if got := ValueName(tc.k, tc.v); got != tc.want {
+			t.Errorf("ValueName(%s, %d) = %q, want %q", tc.k, tc.v, got, tc.want)
 		}
 	}
 }
 
 func TestOptionAndValueHelpers(t *testing.T) {
-	c := &Conf{Options: []Option{{Key: "miimon", Value: 0}, {Key: "lacpRate", Value: 1}}}
-	if c.Value("miimon", 7) != 0 {
+	c := &Conf{Options: []Option{{Key: Miimon, Value: 0}, {Key: LacpRate, Value: 1}}}
+	if c.Value(Miimon, 7) != 0 {
 		t.Error("Value of a set zero option should be 0, not the default")
 	}
-	if c.Value("updelay", 7) != 7 {
+	if c.Value(Updelay, 7) != 7 {
 		t.Error("Value of an unset option should be the default")
 	}
-	if _, ok := c.Option("updelay"); ok {
+	if _, ok := c.Option(Updelay); ok {
 		t.Error("Option found an unset key")
 	}
 }
