@@ -1,6 +1,9 @@
 package config
 
 import (
+	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -19,8 +22,42 @@ func TestOptionKeysMatchCaseInsensitively(t *testing.T) {
 	}
 }
 
-func TestOptionKeyGivenTwiceIsRefused(t *testing.T) {
-	loadErr(t, conf("active-backup", obj{"miimon": 100, "MiiMon": 200}), "", "miimon", "MiiMon")
+// One option given more than once, in different case: the reference plugin
+// reads its config with encoding/json, which lets the last key win. Load
+// takes the same value, and warns. encoding/json itself is the oracle.
+func TestOptionKeyGivenTwiceLastWins(t *testing.T) {
+	for _, doc := range []string{
+		`"miimon":"100","MIIMON":"200"`,
+		`"MIIMON":"200","miimon":"100"`,
+		`"miimon":"100","MiiMon":"300","MIIMON":"200"`,
+		`"miimon":"100","miimon":"50"`,
+		`"MIIMON":"200","miimon":null`,
+	} {
+		stdin := []byte(`{"cniVersion":"1.0.0","name":"n","type":"bond","mode":"active-backup","links":[{"name":"a"},{"name":"b"}],` + doc + `}`)
+		var ref struct {
+			Miimon string `json:"miimon"`
+		}
+		if err := json.Unmarshal(stdin, &ref); err != nil {
+			t.Fatal(err)
+		}
+		c := mustLoad(t, stdin, "")
+		if got := fmt.Sprint(c.Value(Miimon, 0)); got != ref.Miimon {
+			t.Errorf("%s: miimon %s, encoding/json gives %s", doc, got, ref.Miimon)
+		}
+		duplicated := strings.Count(strings.ToLower(doc), `"miimon":"`) > 1
+		warned := len(c.Warnings) == 1 && strings.HasPrefix(c.Warnings[0], "miimon is given ")
+		if warned != duplicated || duplicated && !strings.HasSuffix(c.Warnings[0], "is used, as encoding/json and so the reference plugin use it") {
+			t.Errorf("%s: warnings %q", doc, c.Warnings)
+		}
+	}
+	c := mustLoad(t, []byte(`{"cniVersion":"1.0.0","name":"n","type":"bond","mode":"active-backup","links":[{"name":"a"},{"name":"b"}],"miimon":"100","MiiMon":200}`), "")
+	want := `miimon is given 2 times ("miimon", "MiiMon"); the last, "MiiMon", is used, as encoding/json and so the reference plugin use it`
+	if c.Value(Miimon, 0) != 200 || !slices.Equal(c.Warnings, []string{want}) {
+		t.Errorf("miimon %d, warnings %q; want 200, %q", c.Value(Miimon, 0), c.Warnings, want)
+	}
+	// A bad value that does not count is no error; the one that counts is.
+	mustLoad(t, []byte(`{"cniVersion":"1.0.0","name":"n","type":"bond","mode":1,"links":[{"name":"a"},{"name":"b"}],"miimon":"abc","MIIMON":"100"}`), "")
+	loadErr(t, []byte(`{"cniVersion":"1.0.0","name":"n","type":"bond","mode":1,"links":[{"name":"a"},{"name":"b"}],"miimon":"100","MIIMON":"abc"}`), "", "MIIMON", "abc")
 }
 
 func TestMisspeltKeyWarns(t *testing.T) {
