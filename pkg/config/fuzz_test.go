@@ -83,7 +83,8 @@ func addLoadSeeds(f *testing.F) {
 	f.Add(conf("balance-rr", obj{"links": []obj{{"name": "a"}}}), "")
 	f.Add([]byte(`{"mode":"balance-rr","links":[{"name":"a"},{"name":"b"}],"miimon":1e3}`), "")
 	f.Add([]byte(`null`), "")
-	f.Add([]byte(`{"mode":"active-backup","links":[{"name":"a"},{"name":"b"}],"numGratArp":1,"numUnsolNa":null,"MIIMON":"50","miimon":200}`), "MAC")
+	f.Add([]byte(`{"cniVersion":"1.0.0","mode":"active-backup","links":[{"name":"a"},{"name":"b"}],"numGratArp":1,"numUnsolNa":null,"MIIMON":"50","miimon":200}`), "MAC")
+	f.Add([]byte(`{"cniVersion":"1.0.0","mode":"balance-alb","links":[{"name":"a"},{"name":"b"}],"numUnsolNa":4,"lpInterval":"3","NumGratArp":"2","updelay":250}`), "")
 	f.Add([]byte(`{"mode":1,"links":[{"name":"a"},{"name":"b"}],"mac":5}`), "")
 }
 
