@@ -95,6 +95,7 @@ var warningKinds = []*regexp.Regexp{
 	regexp.MustCompile(`^[\w.]+( MAC)? [0-9a-f:]+ is not used: with failOverMac active`),
 	regexp.MustCompile(`^\w+ has no effect in mode [\w.-]+ \(it acts in \[.*\]\)`),
 	regexp.MustCompile(`^config key ".*" is not one the plugin reads and is ignored; did you mean ".*"\?$`),
+	regexp.MustCompile(`^miimon ".*" is negative; ignored`),
 }
 
 // TestWarningKindsCoverLoad: every warning the hand-written cases of this
@@ -104,7 +105,7 @@ func TestWarningKindsCoverLoad(t *testing.T) {
 	for _, extra := range []obj{
 		{"lacpRate": 1}, {"miimon": 0, "updelay": 100}, {"arpValidate": "all"}, {"updelay": 150},
 		{"miimon": 100, "arpInterval": 100, "arpIpTargets": []string{"192.0.2.1"}}, {"arpInterval": 100},
-		{"failOverMac": 1, "mac": "02:00:00:00:00:01"}, {"miimom": 1}, {"numGratArp": 1, "numUnsolNa": 2},
+		{"failOverMac": 1, "mac": "02:00:00:00:00:01"}, {"miimom": 1}, {"numGratArp": 1, "numUnsolNa": 2}, {"miimon": "-5"},
 	} {
 		for _, m := range allModes {
 			c, err := Load(conf(m.String(), extra), "IgnoreUnknown=1;MAC=02:00:00:00:00:02")

@@ -331,6 +331,10 @@ func refValue(name string, raw json.RawMessage) (uint64, bool) {
 	if ref.kind != kindInt && ref.kind != kindEnum {
 		return 0, false
 	}
+	if raw[0] == '"' { // a sign is allowed, as strconv.Atoi allows it
+		v, err := strconv.ParseInt(s, 10, 64)
+		return uint64(v), err == nil && v >= 0
+	}
 	v, err := strconv.ParseUint(s, 10, 64)
 	return v, err == nil
 }

@@ -326,6 +326,9 @@ func TestEveryOptionInvalid(t *testing.T) {
 	for _, spec := range optionSpecs {
 		mode := modeFor(spec)
 		for _, v := range invalidValues(spec) {
+			if spec.key == "miimon" && v == "-1" {
+				continue // the reference's "not set": TestMiimonReadAsAtoi
+			}
 			t.Run(fmt.Sprintf("%s=%#v", spec.key, v), func(t *testing.T) {
 				stdin := conf(mode.String(), merge(companions(spec, 1), obj{spec.key: v}))
 				loadErr(t, stdin, "", spec.key)

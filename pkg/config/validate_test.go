@@ -305,3 +305,39 @@ func TestFailOverMacModes(t *testing.T) {
 		t.Errorf("balance-rr with failOverMac 1: MAC %v", c.MAC)
 	}
 }
+
+// The reference plugin reads miimon with strconv.Atoi: a sign is allowed,
+// and a negative value leaves miimon unset (never sent to the kernel).
+func TestMiimonReadAsAtoi(t *testing.T) {
+	for v, want := range map[string]uint64{"+100": 100, "-0": 0, "0100": 100, "+0": 0} {
+		c := mustLoad(t, conf("active-backup", obj{"miimon": v}), "")
+		if c.Value(Miimon, 99) != want || len(c.Warnings) != 0 {
+			t.Errorf("miimon %q = %d, want %d; warnings %q", v, c.Value(Miimon, 99), want, c.Warnings)
+		}
+	}
+	c := mustLoad(t, conf("active-backup", obj{"updelay": "+200"}), "")
+	if c.Value(Updelay, 0) != 200 {
+		t.Errorf("updelay \"+200\" = %d", c.Value(Updelay, 0))
+	}
+	for _, v := range []string{"-1", "-100", "-9223372036854775808"} {
+		c := mustLoad(t, conf("active-backup", obj{"miimon": v}), "")
+		want := "miimon \"" + v + "\" is negative; ignored, as the reference plugin ignores it (the default miimon of 100 applies unless arpInterval is given)"
+		if c.Value(Miimon, 0) != DefaultMiimon || !slices.Equal(c.Warnings, []string{want}) {
+			t.Errorf("miimon %q = %d, warnings %q", v, c.Value(Miimon, 0), c.Warnings)
+		}
+	}
+	c = mustLoad(t, conf("active-backup", merge(targets, obj{"miimon": "-1", "arpInterval": 200})), "")
+	if _, set := c.Option(Miimon); set || c.Value(ArpInterval, 0) != 200 {
+		t.Errorf("miimon \"-1\" with arpInterval: %+v", c.Options)
+	}
+	// What Atoi refuses, and negative numbers (the reference refuses any
+	// JSON number for miimon), and negative strings for other options.
+	for _, extra := range []obj{{"miimon": -1}, {"miimon": "-"}, {"miimon": "- 1"}, {"miimon": "-99999999999999999999"},
+		{"miimon": "1e3"}, {"updelay": "-100"}, {"miimon": "++1"}} {
+		key := "miimon"
+		if _, ok := extra["updelay"]; ok {
+			key = "updelay"
+		}
+		loadErr(t, conf("active-backup", extra), "", key)
+	}
+}

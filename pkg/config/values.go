@@ -9,19 +9,40 @@ import (
 )
 
 // parseUint reads a whole number written as a JSON number or a numeric
-// string ("miimon": "100" is how the reference plugin's users write it).
+// string ("miimon": "100" is how the reference plugin's users write it). A
+// string may carry a sign, as strconv.Atoi, with which the reference reads
+// miimon, takes it: "+100" is 100 and "-0" is 0.
 func parseUint(raw json.RawMessage) (uint64, error) {
-	text := strings.TrimSpace(string(raw))
-	if strings.HasPrefix(text, `"`) {
-		if err := json.Unmarshal(raw, &text); err != nil {
-			return 0, fmt.Errorf("want a whole number, got %s", rawText(raw))
+	text, quoted := numberText(raw)
+	if quoted {
+		if v, err := strconv.ParseInt(text, 10, 64); err == nil && v >= 0 {
+			return uint64(v), nil
 		}
+		text = strings.TrimPrefix(text, "+") // beyond int64: the range check refuses it
 	}
 	v, err := strconv.ParseUint(text, 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("want a whole number >= 0, got %s", rawText(raw))
 	}
 	return v, nil
+}
+
+// numberText returns a JSON number's text, or a JSON string's contents and
+// true.
+func numberText(raw json.RawMessage) (string, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, true
+	}
+	return strings.TrimSpace(string(raw)), false
+}
+
+// negativeString reports whether raw is a string strconv.Atoi reads as a
+// negative number: the reference plugin then leaves miimon unset.
+func negativeString(raw json.RawMessage) bool {
+	text, quoted := numberText(raw)
+	v, err := strconv.ParseInt(text, 10, 64)
+	return quoted && err == nil && v < 0
 }
 
 // parseEnum reads a kernel value name or its number; on/off options also
@@ -54,6 +75,11 @@ func parseEnum(raw json.RawMessage, names []string, boolOK bool) (uint64, error)
 // ignores: a typo in a value is worth stopping for.
 func parseOptions(c *Conf, given []givenOption) error {
 	for _, g := range given {
+		if g.key == Miimon && negativeString(g.raw) {
+			c.warnf("%s %s is negative; ignored, as the reference plugin ignores it (the default miimon of %d applies unless arpInterval is given)",
+				g.key, rawText(g.raw), DefaultMiimon)
+			continue
+		}
 		opt, err := parseOption(g.key, g.raw)
 		if err != nil {
 			return invalid("%s: %v", g.name, err)
