@@ -49,6 +49,25 @@ func TestSeedConfigFromDocument(t *testing.T) {
 	}
 }
 
+// testdata/configs/reference-readme-delegate.json is the bond config of the
+// reference plugin's README (a flannel delegate over two host links), as
+// the plugin receives it once flannel has added name, cniVersion and ipam.
+// It loads as it reads, without a warning.
+func TestReferenceREADMEConfig(t *testing.T) {
+	c := mustLoad(t, readTestdata(t, "configs/reference-readme-delegate.json"), "")
+	if c.Mode != ActiveBackup || c.MTU != 1500 || c.LinksInContainer || !slices.Equal(c.Links, []string{"ens3f2", "ens3f2d1"}) {
+		t.Errorf("Conf = %+v", c)
+	}
+	for k, want := range map[Key]uint64{Miimon: 100, FailOverMac: 1, AllSlavesActive: 0} {
+		if o, ok := c.Option(k); !ok || o.Value != want {
+			t.Errorf("%s = %+v (set %v), want %d", k, o, ok, want)
+		}
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %q", c.Warnings)
+	}
+}
+
 func TestTestdataConfigsLoad(t *testing.T) {
 	for name, b := range testdataConfigs(t) {
 		t.Run(name, func(t *testing.T) {
