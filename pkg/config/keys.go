@@ -59,6 +59,11 @@ func nearestKey(k string, known []string) string {
 	}
 	best, bestDist := "", 3
 	for _, n := range known {
+		// Lengths further apart than the distance sought cannot match;
+		// skipping them keeps a 1 MiB key from costing seconds.
+		if len(k) > len(n)+bestDist || len(n) > len(k)+bestDist {
+			continue
+		}
 		if d := editDistance(strings.ToLower(k), strings.ToLower(n)); d < bestDist {
 			best, bestDist = n, d
 		}

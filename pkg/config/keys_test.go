@@ -86,3 +86,14 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLoadLongUnknownKey: a key of 1 MiB is checked for typing slips
+// against every known key; only keys of a near length are compared.
+func BenchmarkLoadLongUnknownKey(b *testing.B) {
+	stdin := conf("active-backup", obj{strings.Repeat("k", 1<<20): 1})
+	for b.Loop() {
+		if _, err := Load(stdin, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
