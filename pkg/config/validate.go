@@ -149,7 +149,7 @@ func valueOrUnset(o Option, set bool) string {
 
 // roundDelays rounds each delay down to a multiple of miimon, as the
 // kernel does: it counts delays in miimon ticks and reports the rounded
-// value, which is what CHECK compares with.
+// value back, so the rounded value is the one to set and to check.
 func roundDelays(c *Conf) error {
 	miimon := c.Value(Miimon, 0)
 	if miimon == 0 {
