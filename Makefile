@@ -20,9 +20,11 @@ test: go lint unit fuzz kernel-test
 unit: go
 	go test -count=1 ./...
 
+# fuzz: each target for FUZZTIME; the invariants are in pkg/config/fuzz_test.go.
 fuzz: go
 	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./pkg/config/
-	go test -run '^$$' -fuzz '^FuzzParseArgs$$' -fuzztime $(FUZZTIME) ./pkg/config/
+	go test -run '^$$' -fuzz '^FuzzLoadLenient$$' -fuzztime $(FUZZTIME) ./pkg/config/
+	go test -run '^$$' -fuzz '^FuzzCNIArgs$$' -fuzztime $(FUZZTIME) ./pkg/config/
 
 kernel-test: go
 	go run ./test/vm test
