@@ -129,7 +129,7 @@ func TestRecordsOfThePreviousReleaseLoad(t *testing.T) {
 func TestSaveWritesTheCurrentVersion(t *testing.T) {
 	s := Store{Dir: filepath.Join(t.TempDir(), "state")}
 	in := Record{ContainerID: "c1", IfName: "bond0", Network: "n", Netns: "/run/netns/x", BondName: "bond0",
-		Pod:   Pod{Namespace: "demo", Name: "bondpod1", UID: "u-1"},
+		Pod: Pod{Namespace: "demo", Name: "bondpod1", UID: "u-1"},
 		Links: []Link{{Name: "ens1", HostName: "ens1", Index: 3, PodIndex: 7, MAC: "02:00:00:00:00:01", MTU: 1500, Up: true,
 			Kind: "", PermMAC: "52:54:00:00:00:01", PCI: "0000:01:10.0", Sysctls: map[string]string{"ipv4/rp_filter": "2"}}}}
 	if err := s.Save(in); err != nil {

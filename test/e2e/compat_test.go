@@ -24,8 +24,6 @@ type compatCase struct {
 	check     func(t *testing.T, b *netlink.Bond)
 }
 
-const refLinks = `[{"name":"net1"},{"name":"net2"}]`
-
 var compatCases = []compatCase{
 	{name: "reference README: bond over SR-IOV VFs (bond-net1)", conf: `{"type":"bond","cniVersion":"0.3.1","name":"NET","mode":"active-backup",
 		"failOverMac":1,"linksInContainer":true,"miimon":"100","mtu":1500,"links":LINKS,
