@@ -24,7 +24,7 @@ import (
 
 // vfSetup is how the test prepares the VFs before they go into the pod.
 type vfSetup struct {
-	pfSetMAC bool // the PF sets each VF's MAC, as SR-IOV CNI does; else the VF sets its own
+	pfSetMAC bool // the PF sets each VF's MAC, as SR-IOV CNI does; else only the VF sets it
 	trust    bool
 	mtu      int // 0: leave it
 }
@@ -52,9 +52,9 @@ func podWithVFs(t *testing.T, s vfSetup, vfs []bed.VF) *pod {
 		must(t, netlink.LinkSetVfTrust(pf, vf.Index, s.trust))
 		link := hostLink(t, name)
 		must(t, netlink.LinkSetDown(link))
-		if !s.pfSetMAC {
-			must(t, netlink.LinkSetHardwareAddr(link, mac))
-		}
+		// The VF takes the MAC itself; after a PF set it, that is the same
+		// MAC, as SR-IOV CNI sets it on both.
+		must(t, netlink.LinkSetHardwareAddr(link, mac))
 		if s.mtu != 0 {
 			must(t, netlink.LinkSetMTU(link, s.mtu))
 		}
