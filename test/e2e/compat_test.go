@@ -3,11 +3,13 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/containernetworking/cni/pkg/version"
 	"github.com/vishvananda/netlink"
 )
 
@@ -113,10 +115,41 @@ func TestReferenceConfigsAccepted(t *testing.T) {
 			}
 			c.check(t, bondIn(t, p, "bond0"))
 			// CNI versions before 0.4.0 have no CHECK: the same config is
-			// checked as 1.0.0, with ADD's result as prevResult.
-			assertCheckThenDel(t, p, network, strings.Replace(conf, `"cniVersion":"0.3.1"`, `"cniVersion":"1.0.0"`, 1), add.stdout, before)
+			// checked as 1.0.0, with ADD's result converted. prevResult is
+			// put in without reordering the keys, on which the last of two
+			// spellings of one key depends.
+			check := strings.Replace(conf, `"cniVersion":"0.3.1"`, `"cniVersion":"1.0.0"`, 1)
+			check = "{" + `"prevResult":` + resultAs(t, add.stdout, "1.0.0") + "," + strings.TrimPrefix(strings.TrimSpace(check), "{")
+			mustOK(t, "CHECK", probeRun(t, "CHECK", p, "bond0", check))
+			mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
+			assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
 		})
 	}
+}
+
+// resultAs converts a result to another CNI version, as a runtime would
+// hand it on.
+func resultAs(t *testing.T, result, cniVersion string) string {
+	t.Helper()
+	var v struct {
+		CNIVersion string `json:"cniVersion"`
+	}
+	if err := json.Unmarshal([]byte(result), &v); err != nil {
+		t.Fatal(err)
+	}
+	res, err := version.NewResult(v.CNIVersion, []byte(result))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := res.GetAsVersion(cniVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
 // TestCompatCasesAreDocumented: docs/migration.md lists every case the

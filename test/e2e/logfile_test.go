@@ -19,11 +19,18 @@ const pluginLogDir = "/var/log/bond-cni"
 // set as given, at debug level, and returns ADD's run.
 func addWithLogFile(t *testing.T, logFile, extra string) execResult {
 	t.Helper()
+	add, del := runWithLogFile(t, logFile, extra)
+	t.Cleanup(func() { mustOK(t, "DEL", del()) })
+	return add
+}
+
+// runWithLogFile runs ADD with logFile set as given, at debug level, and
+// returns its run and a DEL of the same attachment.
+func runWithLogFile(t *testing.T, logFile, extra string) (execResult, func() execResult) {
+	t.Helper()
 	p, _ := podWithLinks(t, "net1", "net2")
 	conf := bondConf("log-file", "active-backup", pairLinks, joinExtra(extra, fmt.Sprintf(`"logLevel":"debug","logFile":%q`, logFile)))
-	res := probeRun(t, "ADD", p, "bond0", conf)
-	t.Cleanup(func() { mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf)) })
-	return res
+	return probeRun(t, "ADD", p, "bond0", conf), func() execResult { return probeRun(t, "DEL", p, "bond0", conf) }
 }
 
 // TestLogFileOnlyInPluginDir: logFile is a plain file name in the
@@ -119,8 +126,9 @@ var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT[0-9:.]+Z bond\[[^\]]*\] (err
 // TestLogLinesCannotBeForged: text from the config that reaches the log,
 // here through the IPAM plugin's error about a subnet holding newlines
 // and an escape sequence, cannot start a line of its own or write control
-// characters: every line in the file and on stderr is one of the
-// plugin's.
+// characters: every line in the file and on stderr, of ADD and of the DEL
+// after it (which host-local refuses too, for the same subnet), is one of
+// the plugin's.
 func TestLogLinesCannotBeForged(t *testing.T) {
 	requireKernel(t)
 	if err := os.MkdirAll("/var/log", 0o755); err != nil {
@@ -129,12 +137,13 @@ func TestLogLinesCannotBeForged(t *testing.T) {
 	forged := "10.9.9.0/24\n2026-11-30T00:00:00.000Z bond[forged] error +1us: FORGED\x1b[2J\r"
 	subnet, _ := json.Marshal(forged)
 	ipam := fmt.Sprintf(`"ipam":{"type":"host-local","subnet":%s}`, subnet)
-	res := addWithLogFile(t, "e2e-forge.log", ipam)
+	res, del := runWithLogFile(t, "e2e-forge.log", ipam)
 	path := filepath.Join(pluginLogDir, "e2e-forge.log")
 	t.Cleanup(func() { os.Remove(path) })
 	if res.exit == 0 {
 		t.Fatal("ADD succeeded with a subnet holding newlines")
 	}
+	res.stderr += del().stderr
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

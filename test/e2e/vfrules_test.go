@@ -44,17 +44,17 @@ func podWithVFs(t *testing.T, s vfSetup, vfs []bed.VF) *pod {
 		restoreVFAtCleanup(t, p, vf, name)
 		pf := hostLink(t, vf.PF)
 		mac := net.HardwareAddr{0x02, 0xbd, 0, 0, byte(i + 1), byte(vf.Index)}
+		must(t, netlink.LinkSetVfTrust(pf, vf.Index, s.trust))
 		if s.pfSetMAC {
 			must(t, netlink.LinkSetVfHardwareAddr(pf, vf.Index, mac))
+			vfTakesPFMAC(t, name, mac)
 		} else {
 			must(t, netlink.LinkSetVfHardwareAddr(pf, vf.Index, make(net.HardwareAddr, 6)))
+			must(t, netlink.LinkSetDown(hostLink(t, name)))
+			must(t, netlink.LinkSetHardwareAddr(hostLink(t, name), mac))
 		}
-		must(t, netlink.LinkSetVfTrust(pf, vf.Index, s.trust))
 		link := hostLink(t, name)
 		must(t, netlink.LinkSetDown(link))
-		// The VF takes the MAC itself; after a PF set it, that is the same
-		// MAC, as SR-IOV CNI sets it on both.
-		must(t, netlink.LinkSetHardwareAddr(link, mac))
 		if s.mtu != 0 {
 			must(t, netlink.LinkSetMTU(link, s.mtu))
 		}
@@ -71,6 +71,22 @@ func podWithVFs(t *testing.T, s vfSetup, vfs []bed.VF) *pod {
 		})
 	}
 	return p
+}
+
+// vfTakesPFMAC waits until the VF's netdev has the MAC its PF set: igbvf
+// learns it only from a reset, which opening the netdev does.
+func vfTakesPFMAC(t *testing.T, name string, mac net.HardwareAddr) {
+	t.Helper()
+	waitFor(t, name+" to take the MAC its PF set", 30*time.Second, func() bool {
+		l := hostLink(t, name)
+		if l.Attrs().HardwareAddr.String() == mac.String() {
+			return true
+		}
+		_ = netlink.LinkSetDown(l)
+		_ = netlink.LinkSetUp(l)
+		time.Sleep(200 * time.Millisecond)
+		return false
+	})
 }
 
 // restoreVFAtCleanup puts a VF back as it was: out of the pod, under its
@@ -217,9 +233,11 @@ func TestDefaultMTUKeepsVFsAbovePF(t *testing.T) {
 	}
 	assertCheckThenDel(t, p, network, conf, add.stdout, before)
 
-	p2 := podWithVFs(t, vfSetup{trust: true}, firstVFs(t, 1))
-	raise := bondConf("vf-mtu-raise", "active-backup", pairLinks, `"failOverMac":1,"mtu":9000`)
-	assertExecRefused(t, probeRun(t, "ADD", p2, "bond0", raise), 100, "9000", "would raise", `"net1"`)
+	t.Run("a configured MTU that raises the VFs", func(t *testing.T) {
+		p := podWithVFs(t, vfSetup{trust: true}, firstVFs(t, 1))
+		raise := bondConf("vf-mtu-raise", "active-backup", pairLinks, `"failOverMac":1,"mtu":9000`)
+		assertExecRefused(t, probeRun(t, "ADD", p, "bond0", raise), 100, "9000", "would raise", `"net1"`)
+	})
 }
 
 // TestRequirePFRedundancy: with "requirePFRedundancy": true, two VFs of
@@ -232,16 +250,17 @@ func TestRequirePFRedundancy(t *testing.T) {
 	if err != nil || len(vfs) < 2 {
 		t.Fatalf("PF %s has fewer than two VFs: %v", pf, err)
 	}
-	p := podWithVFs(t, vfSetup{trust: true}, vfs[:2])
-	network := "vf-redundancy"
-	conf := bondConf(network, "active-backup", pairLinks, `"failOverMac":1,"requirePFRedundancy":true`)
-	before := captureNode(t, p, network)
-	assertExecRefused(t, probeRun(t, "ADD", p, "bond0", conf), 100, `"net1"`, `"net2"`, fmt.Sprintf("same PF %q", pf), "requirePFRedundancy")
-	assertNodeUnchanged(t, "node after the refused ADD", before, captureNode(t, p, network))
-	mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
-
-	p2 := podWithVFs(t, vfSetup{trust: true}, firstVFs(t, 1))
-	add := probeRun(t, "ADD", p2, "bond0", conf)
-	mustOK(t, "ADD over VFs of two PFs", add)
-	mustOK(t, "DEL", probeRun(t, "DEL", p2, "bond0", conf))
+	conf := bondConf("vf-redundancy", "active-backup", pairLinks, `"failOverMac":1,"requirePFRedundancy":true`)
+	t.Run("VFs of one PF", func(t *testing.T) {
+		p := podWithVFs(t, vfSetup{trust: true}, vfs[:2])
+		before := captureNode(t, p, "vf-redundancy")
+		assertExecRefused(t, probeRun(t, "ADD", p, "bond0", conf), 100, `"net1"`, `"net2"`, fmt.Sprintf("same PF %q", pf), "requirePFRedundancy")
+		assertNodeUnchanged(t, "node after the refused ADD", before, captureNode(t, p, "vf-redundancy"))
+		mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
+	})
+	t.Run("VFs of two PFs", func(t *testing.T) {
+		p := podWithVFs(t, vfSetup{trust: true}, firstVFs(t, 1))
+		mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
+		mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
+	})
 }
