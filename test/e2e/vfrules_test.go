@@ -146,16 +146,18 @@ func firstVFs(t *testing.T, i int) []bed.VF {
 
 // TestUntrustedVFsFollowTheKernel: for each mode, with the VF MACs set by
 // the PF or by the VFs themselves, trust on and off, ADD does what the
-// kernel allows. Only an untrusted VF whose PF set its MAC, in a mode
-// that gives every slave the bond's MAC, is refused: the kernel refuses
-// it (EADDRNOTAVAIL), and the plugin undoes everything and says which VF,
-// which PF and the fix. Where the bond would move its MAC to an untrusted
-// VF at a failover (balance-tlb/alb, failOverMac follow) ADD warns.
+// kernel allows. Only an untrusted VF whose PF set its MAC is refused, in
+// every mode but active-backup with failOverMac active or follow: the
+// kernel gives each slave the bond's MAC as it enslaves it (balance-tlb
+// and balance-alb too, before they give it back its own), the VF refuses
+// (EADDRNOTAVAIL), and the plugin undoes everything and says which VF,
+// which PF and the fix. With failOverMac follow, where the bond moves its
+// MAC to an untrusted VF only at a failover, ADD warns.
 func TestUntrustedVFsFollowTheKernel(t *testing.T) {
 	requireKernel(t)
 	cases := []struct {
 		mode, extra string
-		rewrites    bool   // gives every slave the bond's MAC at enslave
+		rewrites    bool   // gives each slave the bond's MAC as it enslaves it
 		warns       string // warning for untrusted VFs, if any
 	}{
 		{"balance-rr", "", true, ""},
@@ -165,8 +167,8 @@ func TestUntrustedVFsFollowTheKernel(t *testing.T) {
 		{"balance-xor", "", true, ""},
 		{"broadcast", "", true, ""},
 		{"802.3ad", "", true, ""},
-		{"balance-tlb", "", false, "trust off"},
-		{"balance-alb", "", false, "trust off"},
+		{"balance-tlb", "", true, ""},
+		{"balance-alb", "", true, ""},
 	}
 	n := 0
 	for _, c := range cases {
