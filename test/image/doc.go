@@ -4,6 +4,6 @@
 // manifest, with a scratch directory as the node's CNI bin dir. The tests
 // carry the "image" build tag and need root, podman and containerd's
 // binaries; make image-test builds the images and runs them. The manifest
-// translation and the archive and inotify readers are plain code with unit
-// tests of their own.
+// translation and the inotify event check are plain code with unit tests
+// that run everywhere.
 package image

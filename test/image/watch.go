@@ -1,7 +1,6 @@
 package image
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unsafe"
@@ -9,12 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dirWatch records what happens to the names in one directory (inotify),
-// which shows from outside the container how the installer put the plugin
+// The host directory is watched with inotify (inotify_test.go), which
+// shows from outside the container how the installer put the plugin
 // there: written in place, or renamed into place whole.
-type dirWatch struct {
-	fd int
-}
 
 // dirEvent is one inotify event on a name in the watched directory.
 type dirEvent struct {
@@ -22,42 +18,11 @@ type dirEvent struct {
 	mask uint32
 }
 
-const watchedEvents = unix.IN_CREATE | unix.IN_MODIFY | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE |
-	unix.IN_MOVED_FROM | unix.IN_MOVED_TO | unix.IN_DELETE
-
 // writeEvents are the events that mean a name's content or mode changed
 // while it had that name.
 const writeEvents = unix.IN_CREATE | unix.IN_MODIFY | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE
 
-func watchDir(dir string) (*dirWatch, error) {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		return nil, fmt.Errorf("inotify: %w", err)
-	}
-	if _, err := unix.InotifyAddWatch(fd, dir, watchedEvents); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("inotify watch %s: %w", dir, err)
-	}
-	return &dirWatch{fd: fd}, nil
-}
-
-// events returns what was queued since the last call. The kernel keeps the
-// queue, so reading after the installer is done loses nothing.
-func (w *dirWatch) events() ([]dirEvent, error) {
-	var out []dirEvent
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := unix.Read(w.fd, buf)
-		if errors.Is(err, unix.EAGAIN) {
-			return out, nil
-		}
-		if err != nil {
-			return out, fmt.Errorf("inotify read: %w", err)
-		}
-		out = append(out, parseEvents(buf[:n])...)
-	}
-}
-
+// parseEvents splits what one read(2) of an inotify descriptor returned.
 func parseEvents(buf []byte) []dirEvent {
 	var out []dirEvent
 	for len(buf) >= unix.SizeofInotifyEvent {
@@ -69,8 +34,6 @@ func parseEvents(buf []byte) []dirEvent {
 	}
 	return out
 }
-
-func (w *dirWatch) close() { unix.Close(w.fd) }
 
 // arrivedWhole checks that name came into being only by a rename onto it
 // and was never created, written or chmod'ed under that name: a reader of

@@ -1,10 +1,11 @@
+//go:build image
+
 package image
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -172,15 +173,4 @@ func (p podman) clear() error {
 		_, err = p.output("rmi", "--all", "--force")
 	}
 	return err
-}
-
-// runningPid is the container's main process on this machine.
-func runningPid(s containerState) (int, error) {
-	if !s.Running || s.Pid <= 0 {
-		return 0, fmt.Errorf("container is not running (exit code %d)", s.ExitCode)
-	}
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d", s.Pid)); err != nil {
-		return 0, err
-	}
-	return s.Pid, nil
 }
