@@ -20,7 +20,11 @@ IMAGE_ARCHIVE ?=
 # The image's timestamps: the last commit's time, so the same binaries give
 # the same image digest.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+# BUILDAH: the buildah command make image runs; image-test gives it a store
+# of its own, so the test images never touch the machine's.
+BUILDAH ?= buildah
 IMAGE_TEST_DIR := .cache/image
+IMAGE_TEST_BUILDAH := buildah --root $(CURDIR)/$(IMAGE_TEST_DIR)/store/root --runroot $(CURDIR)/$(IMAGE_TEST_DIR)/store/run
 FUZZTIME ?= 30s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -67,21 +71,23 @@ build: go
 # identity label is left out so the labels are the Dockerfile's alone.
 image: build
 	@bash test/image/setup.sh build
-	buildah bud --identity-label=false --timestamp $(SOURCE_DATE_EPOCH) \
+	$(BUILDAH) bud --identity-label=false --timestamp $(SOURCE_DATE_EPOCH) \
 		--build-arg BINARIES=prebuilt --build-arg VERSION=$(VERSION) -f Dockerfile -t $(IMAGE) $(BIN)
 	@if [ -n "$(IMAGE_ARCHIVE)" ]; then \
 		mkdir -p "$$(dirname "$(IMAGE_ARCHIVE)")" && rm -f "$(IMAGE_ARCHIVE)" && \
-		buildah push --quiet --digestfile "$(IMAGE_ARCHIVE).digest" $(IMAGE) "oci-archive:$(IMAGE_ARCHIVE):$(IMAGE)" && \
+		$(BUILDAH) push --quiet --digestfile "$(IMAGE_ARCHIVE).digest" $(IMAGE) "oci-archive:$(IMAGE_ARCHIVE):$(IMAGE)" && \
 		echo "image archive: $(IMAGE_ARCHIVE), $$(du -k "$(IMAGE_ARCHIVE)" | cut -f1) KiB, manifest digest $$(cat "$(IMAGE_ARCHIVE).digest")"; \
 	fi
-	@echo "image: $(IMAGE), ID $$(buildah images --noheading --no-trunc --format '{{.ID}}' $(IMAGE)), $$(buildah images --noheading --format '{{.Size}}' $(IMAGE))"
+	@echo "image: $(IMAGE), ID $$($(BUILDAH) images --noheading --no-trunc --format '{{.ID}}' $(IMAGE)), $$($(BUILDAH) images --noheading --format '{{.Size}}' $(IMAGE))"
 
 ## image-test: runs the image as deploy/daemonset.yaml does; the seed scenario on its plugin in the VM
-# A second image, the same code under a later version, is the upgrade.
+# A second image, the same code under a later version, is the upgrade. Both
+# are built in a store of the test's own and kept only as archives.
 image-test: go
-	$(MAKE) --no-print-directory image IMAGE_ARCHIVE=$(IMAGE_TEST_DIR)/release.oci.tar
-	$(MAKE) --no-print-directory image BIN=$(IMAGE_TEST_DIR)/next-bin VERSION=$(VERSION)-next IMAGE_ARCHIVE=$(IMAGE_TEST_DIR)/next.oci.tar
-	buildah rmi $(IMAGE_NAME):$(VERSION)-next >/dev/null
+	$(MAKE) --no-print-directory image BUILDAH="$(IMAGE_TEST_BUILDAH)" IMAGE_ARCHIVE=$(IMAGE_TEST_DIR)/release.oci.tar
+	$(MAKE) --no-print-directory image BUILDAH="$(IMAGE_TEST_BUILDAH)" IMAGE_ARCHIVE=$(IMAGE_TEST_DIR)/next.oci.tar \
+		BIN=$(IMAGE_TEST_DIR)/next-bin VERSION=$(VERSION)-next
+	$(IMAGE_TEST_BUILDAH) rmi --all --force >/dev/null
 	@bash test/image/setup.sh run $(IMAGE_TEST_DIR)
 	rm -rf $(IMAGE_TEST_DIR)/installed
 	go test -count=1 -v -tags image ./test/image -args \
@@ -99,4 +105,4 @@ go:
 	@go version
 
 clean:
-	rm -rf bin .cache/vm/initramfs* test/vm/out $(IMAGE_TEST_DIR)/*.oci.tar* $(IMAGE_TEST_DIR)/next-bin $(IMAGE_TEST_DIR)/installed
+	rm -rf bin .cache/vm/initramfs* test/vm/out $(IMAGE_TEST_DIR)/*.oci.tar* $(IMAGE_TEST_DIR)/next-bin $(IMAGE_TEST_DIR)/installed $(IMAGE_TEST_DIR)/store

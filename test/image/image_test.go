@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,10 +162,7 @@ func TestInstallerRunsAsTheDaemonSetRunsIt(t *testing.T) {
 	watch := watchHostDir(t, hostDir)
 	name := startInstaller(t, bed.release, hostDir)
 
-	state := waitSettled(t, name)
-	if !state.Running {
-		t.Fatalf("installer exited with code %d; the pod would never be Ready", state.ExitCode)
-	}
+	state := waitReady(t, name)
 	assertConfined(t, state.Pid)
 	assertInstalled(t, hostDir, bed.release)
 	assertArrivedWhole(t, watch)
@@ -186,19 +184,14 @@ func TestInstallerRunsAsTheDaemonSetRunsIt(t *testing.T) {
 func TestUpgradeReplacesThePluginWhileTheOldOneRuns(t *testing.T) {
 	hostDir := newHostDir(t)
 	old := startInstaller(t, bed.release, hostDir)
-	if s := waitSettled(t, old); !s.Running {
-		t.Fatalf("first installer exited with code %d", s.ExitCode)
-	}
+	waitReady(t, old)
 	held := startHeldPlugin(t, filepath.Join(hostDir, "bond"))
 	if err := bed.podman.stop(old, bed.run.gracePeriod); err != nil {
 		t.Fatal(err)
 	}
 
 	watch := watchHostDir(t, hostDir)
-	newer := startInstaller(t, bed.next, hostDir)
-	if s := waitSettled(t, newer); !s.Running {
-		t.Fatalf("upgrading installer exited with code %d", s.ExitCode)
-	}
+	waitReady(t, startInstaller(t, bed.next, hostDir))
 	assertInstalled(t, hostDir, bed.next)
 	assertArrivedWhole(t, watch)
 	held.assertStillRuns(t, bed.release.archive.files["/bond"].content)
@@ -304,6 +297,18 @@ func startInstaller(t *testing.T, img *testImage, hostDir string) string {
 	return name
 }
 
+// waitReady waits for the installer to settle and fails the test unless it
+// runs on: with no readiness probe, a running container is a Ready pod.
+func waitReady(t *testing.T, name string) containerState {
+	t.Helper()
+	s := waitSettled(t, name)
+	if !s.Running {
+		stdout, stderr := containerLogs(t, name)
+		t.Fatalf("installer exited with code %d, so the pod is not Ready; it said: %q %q", s.ExitCode, stdout, stderr)
+	}
+	return s
+}
+
 // waitSettled waits until the installer has either exited or said it is
 // waiting for SIGTERM, its state for as long as the pod runs.
 func waitSettled(t *testing.T, name string) containerState {
@@ -363,8 +368,7 @@ func keepInstalledPlugin(t *testing.T, hostDir string) {
 // waits for its config on stdin.
 type heldPlugin struct {
 	cmd    *exec.Cmd
-	stdin  interface{ Close() error }
-	write  func(string) error
+	stdin  io.WriteCloser
 	stdout *bytes.Buffer
 }
 
@@ -388,8 +392,7 @@ func startHeldPlugin(t *testing.T, path string) *heldPlugin {
 			_ = cmd.Wait()
 		}
 	})
-	write := func(s string) error { _, err := stdin.Write([]byte(s)); return err }
-	return &heldPlugin{cmd: cmd, stdin: stdin, write: write, stdout: &stdout}
+	return &heldPlugin{cmd: cmd, stdin: stdin, stdout: &stdout}
 }
 
 // assertStillRuns checks the process executes the old binary, whole,
@@ -418,7 +421,7 @@ func (h *heldPlugin) assertStillRuns(t *testing.T, oldBinary []byte) {
 // variables), not killed by a signal.
 func (h *heldPlugin) finish(t *testing.T) {
 	t.Helper()
-	if err := h.write(`{"cniVersion":"1.0.0","name":"held","type":"bond"}`); err != nil {
+	if _, err := io.WriteString(h.stdin, `{"cniVersion":"1.0.0","name":"held","type":"bond"}`); err != nil {
 		t.Fatal(err)
 	}
 	_ = h.stdin.Close()
