@@ -14,6 +14,10 @@
 #       buildah bud --build-arg BINARIES=prebuilt --build-arg VERSION=... -f Dockerfile bin/
 #       (the build context is the folder holding bond and bond-installer).
 #
+# With podman build or buildah bud (1.28), spell out --build-arg
+# BINARIES=build for the Go build: they decide which stages to skip from the
+# build args given, not from the ARG's default, and would skip "build".
+#
 # The Go build runs on the builder's own platform and cross-compiles, so a
 # multi-platform build (--platform linux/amd64,linux/arm64) needs no emulation.
 
