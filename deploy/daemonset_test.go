@@ -21,13 +21,17 @@ func daemonSet(t *testing.T) *appsv1.DaemonSet {
 	return only[*appsv1.DaemonSet](t, loadManifests(t, "."))
 }
 
+// installer finds the installer container by its name: the pod may run
+// other containers beside it.
 func installer(t *testing.T, ds *appsv1.DaemonSet) corev1.Container {
 	t.Helper()
-	containers := ds.Spec.Template.Spec.Containers
-	if len(containers) != 1 {
-		t.Fatalf("DaemonSet has %d containers, want 1", len(containers))
+	for _, c := range ds.Spec.Template.Spec.Containers {
+		if c.Name == InstallerContainer {
+			return c
+		}
 	}
-	return containers[0]
+	t.Fatalf("DaemonSet has no container named %q", InstallerContainer)
+	return corev1.Container{}
 }
 
 func TestDaemonSetRunsOnEveryLinuxNode(t *testing.T) {
