@@ -1,0 +1,194 @@
+package monitor
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// watcher follows one bond in one pod netns: it reads the bond when a
+// link in that netns changes, and every resync in case an event was lost.
+type watcher struct {
+	att    Attachment
+	id     fileID
+	ns     netns.NsHandle
+	handle netlinksafe.Handle
+	log    *slog.Logger
+	resync time.Duration
+
+	stop, exited chan struct{}
+
+	mu       sync.Mutex // guards what Collect reads, below
+	tracker  tracker
+	state    BondState
+	found    bool  // the bond was there at the last reading
+	readErr  error // the last reading failed
+	readings uint64
+}
+
+// reading is one watcher's latest view, for the metrics.
+type reading struct {
+	Attachment
+	State     BondState
+	Found     bool
+	Err       error
+	Failovers uint64
+}
+
+// startWatcher opens the pod netns and subscribes to its link updates
+// before the first read, so no change falls between the two.
+func startWatcher(att Attachment, log *slog.Logger, resync time.Duration) (*watcher, error) {
+	ns, id, err := openNetns(att.Netns)
+	if err != nil {
+		return nil, err
+	}
+	// A handle on the route family only: the default also opens XFRM and
+	// netfilter sockets, which the agent has no use for.
+	h, err := netlinksafe.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("failed to open netlink in netns %q: %w", att.Netns, err)
+	}
+	w := &watcher{att: att, id: id, ns: ns, handle: h, log: log, resync: resync,
+		stop: make(chan struct{}), exited: make(chan struct{})}
+	sub, err := w.subscribe()
+	if err != nil {
+		h.Close()
+		ns.Close()
+		return nil, err
+	}
+	w.refresh()
+	go w.run(sub)
+	return w, nil
+}
+
+// subscription is one link-update subscription; closing done ends it,
+// and the library closes updates once its reader has stopped.
+type subscription struct {
+	updates chan netlink.LinkUpdate
+	done    chan struct{}
+}
+
+func (w *watcher) subscribe() (subscription, error) {
+	s := subscription{updates: make(chan netlink.LinkUpdate, 64), done: make(chan struct{})}
+	err := netlink.LinkSubscribeWithOptions(s.updates, s.done, netlink.LinkSubscribeOptions{
+		Namespace:     &w.ns,
+		ErrorCallback: func(err error) { w.log.Warn("link updates", "error", err.Error()) },
+	})
+	if err != nil {
+		return subscription{}, fmt.Errorf("failed to subscribe to link updates in netns %q: %w", w.att.Netns, err)
+	}
+	return s, nil
+}
+
+// end stops the subscription and drains it: the library's reader blocks
+// on a full channel and would never see done. The zero subscription
+// (none running) has nothing to end.
+func (s subscription) end() {
+	if s.updates == nil {
+		return
+	}
+	close(s.done)
+	for range s.updates {
+	}
+}
+
+func (w *watcher) run(sub subscription) {
+	defer close(w.exited)
+	tick := time.NewTicker(w.resync)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.stop:
+			sub.end()
+			return
+		case _, open := <-sub.updates:
+			if !open {
+				// The reader stopped on an error (an overrun socket, say):
+				// start again, and read, since updates may have been lost.
+				sub = w.resubscribe()
+			}
+			drain(sub.updates)
+			w.refresh()
+		case <-tick.C:
+			if sub.updates == nil {
+				sub = w.resubscribe()
+			}
+			w.refresh()
+		}
+	}
+}
+
+// resubscribe subscribes again. On failure it returns the zero
+// subscription, whose nil channel never fires: the resync ticker then
+// keeps the readings fresh and tries again.
+func (w *watcher) resubscribe() subscription {
+	sub, err := w.subscribe()
+	if err != nil {
+		w.log.Warn("link updates lost; reading on the resync interval only", "error", err.Error())
+		return subscription{}
+	}
+	return sub
+}
+
+// drain takes what is queued without blocking: one read covers a burst.
+func drain(ch chan netlink.LinkUpdate) {
+	for {
+		select {
+		case _, open := <-ch:
+			if !open {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// refresh reads the bond and its slaves from one dump of the netns.
+func (w *watcher) refresh() {
+	links, err := w.handle.LinkList()
+	var st BondState
+	found := false
+	if err == nil {
+		st, found = bondFromLinks(links, w.att.Bond)
+	}
+	w.mu.Lock()
+	w.readings++
+	w.readErr = err
+	w.found = found
+	var events []Event
+	if found {
+		w.state = st
+		events = w.tracker.observe(st)
+	}
+	failovers := w.tracker.failovers
+	w.mu.Unlock()
+	for _, e := range events {
+		w.logEvent(e, failovers)
+	}
+}
+
+func (w *watcher) reading() reading {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return reading{Attachment: w.att, State: w.state, Found: w.found, Err: w.readErr, Failovers: w.tracker.failovers}
+}
+
+// alive reports whether the record's netns path still names the netns
+// the watcher holds.
+func (w *watcher) alive() (bool, error) { return stillNames(w.att.Netns, w.id) }
+
+// close stops the watcher and lets go of the netns.
+func (w *watcher) close() {
+	close(w.stop)
+	<-w.exited
+	w.handle.Close()
+	w.ns.Close()
+}
