@@ -56,7 +56,8 @@ func buildProgram(root, outDir, pkg, name string, flags ...string) (string, erro
 
 // pluginBinaries builds the project's bond plugin (when cmd/bond has code),
 // also as "bond-failpoints" with -tags failpoints for the crash tests, and
-// returns them with the cached reference plugins, as host paths.
+// the node agent as "bond-agent", and returns them with the cached
+// reference plugins, as host paths.
 func pluginBinaries(root, outDir string) ([]string, error) {
 	refs, err := referencePluginBinaries(root)
 	if err != nil {
@@ -76,7 +77,17 @@ func pluginBinaries(root, outDir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(refs, bond, crashable), nil
+	bins := append(refs, bond, crashable)
+	// The node agent rides along for test/agent and the demo; it is no
+	// CNI plugin, but CNI_PATH is where tests find the project's binaries.
+	if hasGoFiles(filepath.Join(root, "cmd", "agent")) {
+		agent, err := buildProgram(root, outDir, "./cmd/agent", "bond-agent")
+		if err != nil {
+			return nil, err
+		}
+		bins = append(bins, agent)
+	}
+	return bins, nil
 }
 
 // referencePluginBinaries installs the pinned plugins once into
