@@ -52,9 +52,9 @@ func openNetns(path string) (netns.NsHandle, fileID, error) {
 }
 
 // stillNames reports whether path still names the namespace id. The
-// agent must let go of a namespace the runtime removed: while it holds
-// the namespace open, the kernel keeps it, and with it any physical
-// link (a VF) that would otherwise return to the host.
+// agent must let go of a namespace the runtime removed: while its
+// sockets live in the namespace, the kernel keeps it, and with it any
+// physical link (a VF) that would otherwise return to the host.
 func stillNames(path string, id fileID) (bool, error) {
 	var st unix.Stat_t
 	err := unix.Stat(path, &st)

@@ -14,10 +14,12 @@ import (
 
 // watcher follows one bond in one pod netns: it reads the bond when a
 // link in that netns changes, and every resync in case an event was lost.
+// It keeps netlink sockets in the netns, never the netns file itself: an
+// open file on the runtime's bind mount would make its unmount fail with
+// EBUSY.
 type watcher struct {
 	att    Attachment
 	id     fileID
-	ns     netns.NsHandle
 	handle netlinksafe.Handle
 	log    *slog.Logger
 	resync time.Duration
@@ -48,19 +50,18 @@ func startWatcher(att Attachment, log *slog.Logger, resync time.Duration) (*watc
 	if err != nil {
 		return nil, err
 	}
+	defer ns.Close()
 	// A handle on the route family only: the default also opens XFRM and
 	// netfilter sockets, which the agent has no use for.
 	h, err := netlinksafe.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
-		ns.Close()
 		return nil, fmt.Errorf("failed to open netlink in netns %q: %w", att.Netns, err)
 	}
-	w := &watcher{att: att, id: id, ns: ns, handle: h, log: log, resync: resync,
+	w := &watcher{att: att, id: id, handle: h, log: log, resync: resync,
 		stop: make(chan struct{}), exited: make(chan struct{})}
-	sub, err := w.subscribe()
+	sub, err := w.subscribe(ns)
 	if err != nil {
 		h.Close()
-		ns.Close()
 		return nil, err
 	}
 	w.refresh()
@@ -75,10 +76,10 @@ type subscription struct {
 	done    chan struct{}
 }
 
-func (w *watcher) subscribe() (subscription, error) {
+func (w *watcher) subscribe(ns netns.NsHandle) (subscription, error) {
 	s := subscription{updates: make(chan netlink.LinkUpdate, 64), done: make(chan struct{})}
 	err := netlink.LinkSubscribeWithOptions(s.updates, s.done, netlink.LinkSubscribeOptions{
-		Namespace:     &w.ns,
+		Namespace:     &ns,
 		ErrorCallback: func(err error) { w.log.Warn("link updates", "error", err.Error()) },
 	})
 	if err != nil {
@@ -125,11 +126,21 @@ func (w *watcher) run(sub subscription) {
 	}
 }
 
-// resubscribe subscribes again. On failure it returns the zero
-// subscription, whose nil channel never fires: the resync ticker then
-// keeps the readings fresh and tries again.
+// resubscribe subscribes again, in the netns the path still names. On
+// failure it returns the zero subscription, whose nil channel never
+// fires: the resync ticker then keeps the readings fresh and tries again
+// (the scan stops the watcher once the netns is gone).
 func (w *watcher) resubscribe() subscription {
-	sub, err := w.subscribe()
+	ns, id, err := openNetns(w.att.Netns)
+	if err == nil && id != w.id {
+		ns.Close()
+		err = errNetnsGone
+	}
+	var sub subscription
+	if err == nil {
+		sub, err = w.subscribe(ns)
+		ns.Close()
+	}
 	if err != nil {
 		w.log.Warn("link updates lost; reading on the resync interval only", "error", err.Error())
 		return subscription{}
@@ -185,10 +196,10 @@ func (w *watcher) reading() reading {
 // the watcher holds.
 func (w *watcher) alive() (bool, error) { return stillNames(w.att.Netns, w.id) }
 
-// close stops the watcher and lets go of the netns.
+// close stops the watcher and closes its sockets, its last hold on the
+// netns.
 func (w *watcher) close() {
 	close(w.stop)
 	<-w.exited
 	w.handle.Close()
-	w.ns.Close()
 }

@@ -66,7 +66,8 @@ func TestAgentSeesFailoverOfOnePodOnly(t *testing.T) {
 	cutLink := activeSlave(s, a)
 	backup := other(cutLink)
 
-	lost := carrierLoss(t, a.netns, cutLink)
+	events := recordEvents(t, a.netns)
+	backupIndex := linkIndex(t, a.netns, backup)
 	cutAt := time.Now()
 	a.cut(t, cutLink, true)
 	seen := watchChanges(t, agent, deadline(2*time.Second), map[string]func(agentproc.Series) bool{
@@ -78,13 +79,7 @@ func TestAgentSeesFailoverOfOnePodOnly(t *testing.T) {
 			return is(s, a, "bond_cni_slave_link_failures_total", 1, "slave", cutLink)
 		},
 	})
-	var lostAt time.Time
-	select {
-	case lostAt = <-lost:
-	case <-time.After(time.Second):
-		t.Fatalf("no carrier-loss event for %s", cutLink)
-	}
-	logDelays(t, "veth "+cutLink, cutAt, lostAt, seen)
+	logDelays(t, agent, a, events, "veth "+cutLink, cutAt, cutLink, backupIndex, seen)
 
 	s, _ = waitFor(t, agent, time.Second, "scrape", func(agentproc.Series) bool { return true })
 	if bNow := s.Where(b.labels()); !reflect.DeepEqual(bNow.Lines(), bBefore.Lines()) {
@@ -131,17 +126,39 @@ func watchChanges(t *testing.T, a *agentproc.Agent, limit time.Duration, conds m
 					missing = append(missing, name)
 				}
 			}
-			t.Fatalf("not seen within %v: %v; last scrape:\n%v", limit, missing, s.Where(map[string]string{"namespace": podNamespace}).Lines())
+			t.Fatalf("not seen within %v: %v; last scrape:\n%s", limit, missing, bondLines(s))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	return seen
 }
 
-func logDelays(t *testing.T, what string, cutAt, lostAt time.Time, seen map[string]time.Time) {
+// logDelays logs, from the kernel's carrier-loss event of the cut slave:
+// when the bond reported its new active slave (the bonding driver's
+// part, about miimon), when the agent logged the failover and the lost
+// redundancy (it writes them as it updates the readings it serves), and
+// when each change was first seen in a scrape (coarser, by one scrape's
+// duration).
+func logDelays(t *testing.T, agent *agentproc.Agent, p labeled, k *kernelEvents, what string, cutAt time.Time, cutLink string, backupIndex int, seen map[string]time.Time) {
 	t.Helper()
-	line := fmt.Sprintf("%s: carrier lost %v after the cut; seen in /metrics after the carrier loss:", what, ms(lostAt.Sub(cutAt)))
+	lostAt, ok := k.first(cutAt, carrierLost(cutLink))
+	if !ok {
+		t.Errorf("%s: no carrier-loss event for %s", what, cutLink)
+		return
+	}
+	line := fmt.Sprintf("%s: carrier lost %v after the cut; after the carrier loss:", what, ms(lostAt.Sub(cutAt)))
+	if at, ok := k.first(cutAt, bondSwitchedTo("bond0", backupIndex)); ok {
+		line += fmt.Sprintf(" the bond switched %v;", ms(at.Sub(lostAt)))
+	}
+	for _, msg := range []string{"failover", "redundancy lost"} {
+		for _, l := range podLogs(agent, msg, p) {
+			if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(l["time"])); err == nil {
+				line += fmt.Sprintf(" agent logged %s %v;", msg, ms(at.Sub(lostAt)))
+			}
+		}
+	}
 	var worst time.Duration
+	line += " seen in /metrics:"
 	for name, at := range seen {
 		d := at.Sub(lostAt)
 		line += fmt.Sprintf(" %s %v;", name, ms(d))
@@ -156,11 +173,12 @@ func logDelays(t *testing.T, what string, cutAt, lostAt time.Time, seen map[stri
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 
-// podLogs are the agent's log lines msg about pod p.
-func podLogs(a *agentproc.Agent, msg string, p *bondPod) []map[string]any {
+// podLogs are the agent's log lines msg about p's bond.
+func podLogs(a *agentproc.Agent, msg string, p labeled) []map[string]any {
 	var out []map[string]any
+	want := p.labels()
 	for _, l := range a.Logs(msg) {
-		if l["pod"] == p.name && l["namespace"] == podNamespace {
+		if l["pod"] == want["pod"] && l["namespace"] == want["namespace"] && l["bond"] == want["bond"] {
 			out = append(out, l)
 		}
 	}

@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
@@ -82,7 +84,8 @@ var podCounter atomic.Int64
 // CNI_ARGS as Multus passes it.
 type bondPod struct {
 	name, containerID string
-	netns             ns.NetNS
+	netns             ns.NetNS // nil once removed
+	netnsPath         string
 	sw                *netenv.Switch
 	ports             map[string]string // pod link -> switch-side port
 	cni               *libcni.CNIConfig
@@ -111,7 +114,7 @@ func newBondPodOn(t *testing.T, sw *netenv.Switch, cniPath, name, mode string) *
 		t.Fatal(err)
 	}
 	p := &bondPod{name: name, containerID: fmt.Sprintf("agent-%s-%d", name, podCounter.Add(1)), netns: n,
-		sw: sw, ports: map[string]string{}}
+		netnsPath: n.Path(), sw: sw, ports: map[string]string{}}
 	t.Cleanup(func() { p.close(t) })
 	for _, link := range []string{"net1", "net2"} {
 		if p.ports[link], err = p.sw.Plug(n, link); err != nil {
@@ -128,7 +131,7 @@ func newBondPodOn(t *testing.T, sw *netenv.Switch, cniPath, name, mode string) *
 }
 
 func (p *bondPod) rt() *libcni.RuntimeConf {
-	return &libcni.RuntimeConf{ContainerID: p.containerID, NetNS: p.netns.Path(), IfName: "bond0",
+	return &libcni.RuntimeConf{ContainerID: p.containerID, NetNS: p.netnsPath, IfName: "bond0",
 		Args: [][2]string{{"IgnoreUnknown", "true"}, {"K8S_POD_NAMESPACE", podNamespace},
 			{"K8S_POD_NAME", p.name}, {"K8S_POD_UID", "uid-" + p.name}}}
 }
@@ -153,10 +156,9 @@ func (p *bondPod) del(t *testing.T) {
 // sandbox is gone, without DEL: the record stays behind.
 func (p *bondPod) removeNetns(t *testing.T) {
 	t.Helper()
-	path := p.netns.Path()
 	p.netns.Close()
 	if err := testutils.UnmountNS(p.netns); err != nil {
-		t.Fatalf("remove netns %s: %v", path, err)
+		t.Fatalf("remove netns %s: %v", p.netnsPath, err)
 	}
 	p.netns = nil
 }
@@ -187,40 +189,85 @@ func (p *bondPod) labels() map[string]string {
 	return map[string]string{"namespace": podNamespace, "pod": p.name, "bond": "bond0"}
 }
 
-// carrierLoss reports the moment a link in n loses carrier, from the
-// kernel's own link update (the reference point for the agent's delay).
-func carrierLoss(t *testing.T, n ns.NetNS, link string) <-chan time.Time {
+// kernelEvents records a pod netns' link updates as the kernel sends
+// them: the reference points for the agent's delay.
+type kernelEvents struct {
+	mu      sync.Mutex
+	updates []timedUpdate
+}
+
+type timedUpdate struct {
+	at time.Time
+	u  netlink.LinkUpdate
+}
+
+// recordEvents subscribes to n's link updates until the test ends.
+func recordEvents(t *testing.T, n ns.NetNS) *kernelEvents {
 	t.Helper()
-	updates := make(chan netlink.LinkUpdate, 64)
+	updates := make(chan netlink.LinkUpdate, 256)
 	done := make(chan struct{})
 	h, err := netns.GetFromPath(n.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer h.Close()
 	if err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{Namespace: &h}); err != nil {
 		t.Fatal(err)
 	}
-	out := make(chan time.Time, 1)
+	k := &kernelEvents{}
 	go func() {
-		defer h.Close()
 		for u := range updates {
-			if u.Attrs().Name == link && u.IfInfomsg.Flags&unix.IFF_LOWER_UP == 0 {
-				out <- time.Now()
-				close(done)
-				for range updates {
-				}
-				return
-			}
+			k.mu.Lock()
+			k.updates = append(k.updates, timedUpdate{time.Now(), u})
+			k.mu.Unlock()
 		}
 	}()
-	t.Cleanup(func() {
-		select {
-		case <-done:
-		default:
-			close(done)
+	t.Cleanup(func() { close(done) })
+	return k
+}
+
+// first is the time of the first update after since that matches.
+func (k *kernelEvents) first(since time.Time, match func(netlink.LinkUpdate) bool) (time.Time, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, tu := range k.updates {
+		if !tu.at.Before(since) && match(tu.u) {
+			return tu.at, true
 		}
+	}
+	return time.Time{}, false
+}
+
+// carrierLost: link lost carrier.
+func carrierLost(link string) func(netlink.LinkUpdate) bool {
+	return func(u netlink.LinkUpdate) bool {
+		return u.Attrs().Name == link && u.IfInfomsg.Flags&unix.IFF_LOWER_UP == 0
+	}
+}
+
+// bondSwitchedTo: the bond reports slave as its active one.
+func bondSwitchedTo(bond string, slaveIndex int) func(netlink.LinkUpdate) bool {
+	return func(u netlink.LinkUpdate) bool {
+		b, ok := u.Link.(*netlink.Bond)
+		return ok && b.Name == bond && b.ActiveSlave == slaveIndex
+	}
+}
+
+// linkIndex is a link's ifindex in n.
+func linkIndex(t *testing.T, n ns.NetNS, name string) int {
+	t.Helper()
+	var idx int
+	err := n.Do(func(ns.NetNS) error {
+		l, err := netlinksafe.LinkByName(name)
+		if err == nil {
+			idx = l.Attrs().Index
+		}
+		return err
 	})
-	return out
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
 }
 
 // waitFor scrapes until cond holds, every 10 ms, and returns the scrape
@@ -239,7 +286,7 @@ func waitFor(t *testing.T, a *agentproc.Agent, limit time.Duration, what string,
 		}
 		last = s
 		if time.Now().After(end) {
-			t.Fatalf("%s: not within %v; last scrape:\n%s", what, limit, strings.Join(last.Where(map[string]string{"namespace": podNamespace}).Lines(), "\n"))
+			t.Fatalf("%s: not within %v; last scrape:\n%s", what, limit, bondLines(last))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -273,4 +320,15 @@ func activeSlave(s agentproc.Series, p labeled) string {
 		return ""
 	}
 	return got[0].Labels["slave"]
+}
+
+// bondLines renders the bond series of a scrape, for failure messages.
+func bondLines(s agentproc.Series) string {
+	var out []string
+	for _, l := range s.Lines() {
+		if strings.HasPrefix(l, "bond_cni_") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
