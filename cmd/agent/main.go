@@ -55,7 +55,8 @@ func parseFlags(args []string, out io.Writer) (settings, error) {
 	fs.StringVar(&s.listen, "listen", DefaultListen, "address to serve /metrics and /healthz on")
 	fs.StringVar(&s.opts.StateDir, "state-dir", state.DefaultDir, "the plugin's state records, as mounted in this container")
 	fs.DurationVar(&s.opts.Poll, "poll", time.Second, "how often to list the records and check each pod netns still exists")
-	fs.DurationVar(&s.opts.Resync, "resync", 10*time.Second, "how often to re-read each bond without a link update")
+	fs.DurationVar(&s.opts.Resync, "resync", 30*time.Second, "how often to re-read each bond without a link update")
+	fs.DurationVar(&s.opts.Settle, "settle", 5*time.Second, "how old a record must be before its bond is read (the plugin writes it before the bond exists)")
 	fs.BoolVar(&s.showVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return settings{}, err
@@ -63,8 +64,8 @@ func parseFlags(args []string, out io.Writer) (settings, error) {
 	if fs.NArg() > 0 {
 		return settings{}, fmt.Errorf("failed to parse arguments %q: this command takes flags only", fs.Args())
 	}
-	if s.opts.Poll <= 0 || s.opts.Resync <= 0 {
-		return settings{}, fmt.Errorf("-poll and -resync must be positive")
+	if s.opts.Poll <= 0 || s.opts.Resync <= 0 || s.opts.Settle < 0 {
+		return settings{}, fmt.Errorf("-poll and -resync must be positive, -settle not negative")
 	}
 	return s, nil
 }

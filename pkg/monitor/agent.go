@@ -23,6 +23,10 @@ type Options struct {
 	Poll time.Duration
 	// Resync is how often each bond is read without a link update.
 	Resync time.Duration
+	// Settle is how old a record must be before its bond is read: the
+	// plugin writes the record before it makes the bond, and a bond read
+	// mid-ADD has its slaves still coming up, which is no lost redundancy.
+	Settle time.Duration
 	Log    *slog.Logger
 }
 
@@ -30,6 +34,7 @@ type Options struct {
 type Status string
 
 const (
+	Pending     Status = "pending"      // younger than Settle: its ADD may still be running
 	Watched     Status = "watched"      // its bond is read and served
 	NetnsGone   Status = "netns_gone"   // the record outlived its pod's netns: no series
 	BondMissing Status = "bond_missing" // the netns has no bond of the recorded name: no series
@@ -48,6 +53,15 @@ type Agent struct {
 	unreadable int               // record files that cannot be read or parsed
 	lastScan   time.Time
 	scanErr    error
+
+	// The directory's mtime at the last full read: the plugin writes a
+	// record by renaming it into place and removes it by unlinking, and
+	// both change the directory's mtime, so an unchanged one means the
+	// records read last time still stand.
+	dirMod   time.Time
+	listedAt time.Time
+	lastList []state.Record
+	lastSkip []string
 }
 
 // New makes an agent; Run starts it.
@@ -56,7 +70,10 @@ func New(opts Options) *Agent {
 		opts.Poll = time.Second
 	}
 	if opts.Resync <= 0 {
-		opts.Resync = 10 * time.Second
+		opts.Resync = 30 * time.Second
+	}
+	if opts.Settle < 0 {
+		opts.Settle = 0
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -114,14 +131,25 @@ func (a *Agent) scan() {
 	a.forgetAllBut(seen)
 }
 
-// list reads the records. filepath.Glob, under Store.List, takes an
+// relistEvery bounds how long the agent trusts an unchanged directory.
+const relistEvery = time.Minute
+
+// list reads the records, or returns those of the last read while the
+// directory has not changed. filepath.Glob, under Store.List, takes an
 // unreadable directory for an empty one; the agent must not, or a wrong
 // mount would read as "no bonds here".
 func (a *Agent) list() ([]state.Record, []string, error) {
-	d, err := os.Open(a.opts.StateDir)
+	st, err := os.Stat(a.opts.StateDir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, nil
 	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.ModTime().Equal(a.dirMod) && time.Since(a.listedAt) < relistEvery {
+		return a.lastList, a.lastSkip, nil
+	}
+	d, err := os.Open(a.opts.StateDir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -130,7 +158,12 @@ func (a *Agent) list() ([]state.Record, []string, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, nil, fmt.Errorf("failed to read %s: %w", a.opts.StateDir, err)
 	}
-	return a.store.List()
+	records, skipped, err := a.store.List()
+	if err != nil {
+		return nil, nil, err
+	}
+	a.dirMod, a.listedAt, a.lastList, a.lastSkip = st.ModTime(), time.Now(), records, skipped
+	return records, skipped, nil
 }
 
 // follow keeps one record's watcher running while its netns lives, and
@@ -151,6 +184,13 @@ func (a *Agent) follow(att Attachment) {
 			a.note(att, Failed, err)
 		}
 	}
+	if a.young(att) {
+		a.mu.Lock()
+		a.idle[k] = Pending
+		a.mu.Unlock()
+		a.note(att, Pending, nil)
+		return
+	}
 	w, err := startWatcher(att, a.opts.Log, a.opts.Resync)
 	a.mu.Lock()
 	if err == nil {
@@ -168,6 +208,12 @@ func (a *Agent) follow(att Attachment) {
 		return
 	}
 	a.note(att, a.idle[k], err)
+}
+
+// young reports whether the record was written less than Settle ago.
+func (a *Agent) young(att Attachment) bool {
+	st, err := os.Stat(a.store.Path(att.ContainerID, att.IfName))
+	return err == nil && time.Since(st.ModTime()) < a.opts.Settle
 }
 
 func statusOf(r reading) Status {
@@ -257,7 +303,7 @@ func (a *Agent) snapshot() (readings []reading, statuses map[Status]int, unreada
 	for _, w := range a.watchers {
 		ws = append(ws, w)
 	}
-	statuses = map[Status]int{Watched: 0, NetnsGone: 0, BondMissing: 0, Failed: 0}
+	statuses = map[Status]int{Pending: 0, Watched: 0, NetnsGone: 0, BondMissing: 0, Failed: 0}
 	for _, s := range a.idle {
 		statuses[s]++
 	}

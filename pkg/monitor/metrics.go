@@ -28,7 +28,7 @@ var (
 		"Link failures the bonding driver counted on the slave since it was enslaved.", slaveLabels, nil)
 
 	records = prometheus.NewDesc("bond_cni_agent_records",
-		"State records on the node, by what the agent makes of them: watched (served), netns_gone, bond_missing, failed.", []string{"status"}, nil)
+		"State records on the node, by what the agent makes of them: pending (just written), watched (served), netns_gone, bond_missing, failed.", []string{"status"}, nil)
 	unreadableRecords = prometheus.NewDesc("bond_cni_agent_records_unreadable",
 		"Files in the state directory that cannot be read or parsed as records.", nil, nil)
 )

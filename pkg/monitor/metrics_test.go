@@ -7,8 +7,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
 // series gathers every sample the agent serves as "name{k=v,...}" -> value,
@@ -70,6 +73,7 @@ func TestMetricsOfOneBondAfterAFailover(t *testing.T) {
 		"bond_cni_slave_carrier{" + bond + ",slave=net2}":             1,
 		"bond_cni_slave_link_failures_total{" + bond + ",slave=net1}": 1,
 		"bond_cni_slave_link_failures_total{" + bond + ",slave=net2}": 0,
+		"bond_cni_agent_records{status=pending}":                      0,
 		"bond_cni_agent_records{status=watched}":                      1,
 		"bond_cni_agent_records{status=netns_gone}":                   0,
 		"bond_cni_agent_records{status=bond_missing}":                 0,
@@ -185,5 +189,33 @@ func TestUnparsableRecordIsCountedNotServed(t *testing.T) {
 	}
 	if err := a.Healthy(); err != nil {
 		t.Fatalf("one bad record made the agent unhealthy: %v", err)
+	}
+}
+
+// The plugin writes the record before the bond exists: a fresh record is
+// pending, not read; once settled, a record whose netns does not exist
+// is netns_gone and gives no series.
+func TestFreshRecordIsPendingThenNetnsGone(t *testing.T) {
+	dir := t.TempDir()
+	r := state.Record{ContainerID: "c1", IfName: "bond0", Netns: filepath.Join(dir, "no-such-netns"), BondName: "bond0",
+		Pod: state.Pod{Namespace: "demo", Name: "p1"}, Links: []state.Link{{Name: "net1"}, {Name: "net2"}}}
+	if err := (state.Store{Dir: dir}).Save(r); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		settle time.Duration
+		status string
+	}{{time.Hour, "pending"}, {0, "netns_gone"}} {
+		a := New(Options{StateDir: dir, Settle: c.settle})
+		a.scan()
+		got := series(t, a)
+		if v := got["bond_cni_agent_records{status="+c.status+"}"]; v != 1 {
+			t.Errorf("settle %v: records{status=%s} = %v, want 1", c.settle, c.status, v)
+		}
+		for k := range got {
+			if !strings.HasPrefix(k, "bond_cni_agent_") {
+				t.Errorf("settle %v: unexpected series %s", c.settle, k)
+			}
+		}
 	}
 }

@@ -147,14 +147,21 @@ func logDelays(t *testing.T, agent *agentproc.Agent, p labeled, k *kernelEvents,
 		return
 	}
 	line := fmt.Sprintf("%s: carrier lost %v after the cut; after the carrier loss:", what, ms(lostAt.Sub(cutAt)))
-	if at, ok := k.first(cutAt, bondSwitchedTo("bond0", backupIndex)); ok {
-		line += fmt.Sprintf(" the bond switched %v;", ms(at.Sub(lostAt)))
+	switchedAt, switched := k.first(cutAt, bondSwitchedTo("bond0", backupIndex))
+	if switched {
+		line += fmt.Sprintf(" the bond switched %v;", ms(switchedAt.Sub(lostAt)))
 	}
 	for _, msg := range []string{"failover", "redundancy lost"} {
 		for _, l := range podLogs(agent, msg, p) {
-			if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(l["time"])); err == nil {
-				line += fmt.Sprintf(" agent logged %s %v;", msg, ms(at.Sub(lostAt)))
+			at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(l["time"]))
+			if err != nil || at.Before(cutAt) {
+				continue
 			}
+			line += fmt.Sprintf(" agent logged %s %v", msg, ms(at.Sub(lostAt)))
+			if switched {
+				line += fmt.Sprintf(" (%v after the bond's switch)", ms(at.Sub(switchedAt)))
+			}
+			line += ";"
 		}
 	}
 	var worst time.Duration

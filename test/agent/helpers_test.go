@@ -274,8 +274,14 @@ func linkIndex(t *testing.T, n ns.NetNS, name string) int {
 // and when it held; it fails the test after limit.
 func waitFor(t *testing.T, a *agentproc.Agent, limit time.Duration, what string, cond func(agentproc.Series) bool) (agentproc.Series, time.Time) {
 	t.Helper()
+	return waitEvery(t, a, 10*time.Millisecond, limit, what, cond)
+}
+
+// waitEvery is waitFor scraping every interval: a scrape costs the agent
+// CPU, which the scale test measures.
+func waitEvery(t *testing.T, a *agentproc.Agent, interval, limit time.Duration, what string, cond func(agentproc.Series) bool) (agentproc.Series, time.Time) {
+	t.Helper()
 	end := time.Now().Add(limit)
-	var last agentproc.Series
 	for {
 		s, err := a.Scrape()
 		if err != nil {
@@ -284,11 +290,10 @@ func waitFor(t *testing.T, a *agentproc.Agent, limit time.Duration, what string,
 		if cond(s) {
 			return s, time.Now()
 		}
-		last = s
 		if time.Now().After(end) {
-			t.Fatalf("%s: not within %v; last scrape:\n%s", what, limit, bondLines(last))
+			t.Fatalf("%s: not within %v; last scrape:\n%s", what, limit, bondLines(s))
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(interval)
 	}
 }
 

@@ -63,19 +63,19 @@ func TestAgentAt50Bonds(t *testing.T) {
 		p.cut(t, active[p], true)
 	}
 	cutsDone := time.Since(cutAt)
-	_, at = waitFor(t, agent, deadline(10*time.Second), "every bond lost redundancy", all(func(s agentproc.Series, p *bondPod) bool {
+	_, at = waitEvery(t, agent, time.Second, deadline(10*time.Second), "every bond lost redundancy", all(func(s agentproc.Series, p *bondPod) bool {
 		return is(s, p, "bond_cni_redundancy_lost", 1) && is(s, p, "bond_cni_failovers_total", 1)
 	}))
-	t.Logf("cut the active slave of all %d bonds in %v; all %d redundancy_lost 1 and failovers_total 1 in /metrics %v after the first cut",
+	t.Logf("cut the active slave of all %d bonds in %v; all %d redundancy_lost 1 and failovers_total 1 in /metrics (scraped every 1 s) %v after the first cut",
 		scalePods, cutsDone.Round(time.Millisecond), scalePods, at.Sub(cutAt).Round(time.Millisecond))
 	for _, p := range pods {
 		p.cut(t, active[p], false)
 	}
-	_, healedAt := waitFor(t, agent, deadline(10*time.Second), "every bond healed", all(func(s agentproc.Series, p *bondPod) bool {
+	_, healedAt := waitEvery(t, agent, time.Second, deadline(10*time.Second), "every bond healed", all(func(s agentproc.Series, p *bondPod) bool {
 		return is(s, p, "bond_cni_redundancy_lost", 0) && is(s, p, "bond_cni_slaves_up", 2)
 	}))
 	after := usage(t, agent)
-	t.Logf("through the cut and heal of all %d bonds (%v): CPU %v, RSS %d KiB before, %d KiB after",
+	t.Logf("through the cut and heal of all %d bonds (%v, scraped every 1 s): CPU %v, RSS %d KiB before, %d KiB after",
 		scalePods, healedAt.Sub(cutAt).Round(time.Millisecond), (after.cpu - before.cpu).Round(time.Millisecond), before.rssKiB, after.rssKiB)
 	if n := len(agent.Logs("failover")); n != scalePods {
 		t.Errorf("%d failover log lines, want %d", n, scalePods)

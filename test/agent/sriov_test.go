@@ -103,6 +103,13 @@ func cutActiveVF(t *testing.T, agent *agentproc.Agent, env bed.Env, s *bed.Scena
 		"active slave " + backup: func(s agentproc.Series) bool { return activeSlave(s, pod) == backup },
 	})
 	logDelays(t, agent, pod, events, "PF cut under "+active, cutAt, active, backupIndex, seen)
+	// The agent started before ADD: a bond read mid-ADD must not have
+	// logged a lost redundancy of its own.
+	for _, msg := range []string{"failover", "redundancy lost"} {
+		if n := len(podLogs(agent, msg, pod)); n != 1 {
+			t.Errorf("%d %q lines for the pod, want 1:\n%s", n, msg, strings.Join(agent.RawLogs(), "\n"))
+		}
+	}
 	restored = true
 	if err := cut.Restore(); err != nil {
 		t.Fatalf("restore %s: %v", cut, err)
