@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -29,8 +30,8 @@ import (
 	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
-// DefaultListen is the port the DaemonSet declares.
-const DefaultListen = ":9597"
+// DefaultListen is every address, on the port the DaemonSet declares.
+var DefaultListen = ":" + strconv.Itoa(monitor.DefaultPort)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -57,6 +58,7 @@ func parseFlags(args []string, out io.Writer) (settings, error) {
 	fs.DurationVar(&s.opts.Poll, "poll", time.Second, "how often to list the records and check each pod netns still exists")
 	fs.DurationVar(&s.opts.Resync, "resync", 30*time.Second, "how often to re-read each bond without a link update")
 	fs.DurationVar(&s.opts.Settle, "settle", 5*time.Second, "how old a record must be before its bond is read (the plugin writes it before the bond exists)")
+	fs.BoolVar(&s.opts.HostPID, "host-pid", false, "the pod has hostPID: open netns paths of the form /proc/<pid>/ns/net")
 	fs.BoolVar(&s.showVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return settings{}, err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,7 +28,12 @@ type Options struct {
 	// plugin writes the record before it makes the bond, and a bond read
 	// mid-ADD has its slaves still coming up, which is no lost redundancy.
 	Settle time.Duration
-	Log    *slog.Logger
+	// HostPID says the agent shares the host's PID namespace, so a netns
+	// named by a process (/proc/<pid>/ns/net, as some runtimes record it)
+	// is that host process's. Without it such a path names a process of
+	// the agent's own container, or none, and is not opened.
+	HostPID bool
+	Log     *slog.Logger
 }
 
 // Status says why a record gives metrics or not.
@@ -184,6 +190,13 @@ func (a *Agent) follow(att Attachment) {
 			a.note(att, Failed, err)
 		}
 	}
+	if strings.HasPrefix(att.Netns, "/proc/") && !a.opts.HostPID {
+		a.mu.Lock()
+		a.idle[k] = Failed
+		a.mu.Unlock()
+		a.note(att, Failed, errNeedHostPID)
+		return
+	}
 	if a.young(att) {
 		a.mu.Lock()
 		a.idle[k] = Pending
@@ -209,6 +222,8 @@ func (a *Agent) follow(att Attachment) {
 	}
 	a.note(att, a.idle[k], err)
 }
+
+var errNeedHostPID = errors.New("the netns is named by a process path; it can be opened only with the host's PID namespace (hostPID and -host-pid)")
 
 // young reports whether the record was written less than Settle ago.
 func (a *Agent) young(att Attachment) bool {

@@ -36,6 +36,17 @@ var (
 var allDescs = []*prometheus.Desc{slavesConfigured, slavesUp, redundancyLost, activeSlave, failovers,
 	slaveUp, slaveCarrier, slaveLinkFailures, records, unreadableRecords}
 
+// DefaultPort serves /metrics and /healthz; the DaemonSet declares it.
+const DefaultPort = 9597
+
+// MetricNames lists the names of the metrics the agent serves, for
+// checking alert rules against them.
+func MetricNames() []string {
+	return []string{"bond_cni_slaves_configured", "bond_cni_slaves_up", "bond_cni_redundancy_lost",
+		"bond_cni_active_slave_info", "bond_cni_failovers_total", "bond_cni_slave_up", "bond_cni_slave_carrier",
+		"bond_cni_slave_link_failures_total", "bond_cni_agent_records", "bond_cni_agent_records_unreadable"}
+}
+
 // Describe sends every metric the agent serves.
 func (a *Agent) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescs {

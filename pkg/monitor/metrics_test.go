@@ -219,3 +219,33 @@ func TestFreshRecordIsPendingThenNetnsGone(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricNamesMatchDescriptions(t *testing.T) {
+	if len(MetricNames()) != len(allDescs) {
+		t.Fatalf("%d names for %d metrics", len(MetricNames()), len(allDescs))
+	}
+	for i, d := range allDescs {
+		if !strings.Contains(d.String(), `fqName: "`+MetricNames()[i]+`"`) {
+			t.Errorf("metric %d is %s, named %q in MetricNames", i, d, MetricNames()[i])
+		}
+	}
+}
+
+// A netns named by a process path is some process of the agent's own PID
+// namespace unless the agent has the host's: it is not opened.
+func TestProcessNetnsPathNeedsHostPID(t *testing.T) {
+	dir := t.TempDir()
+	r := state.Record{ContainerID: "c1", IfName: "bond0", Netns: "/proc/1/ns/net", BondName: "bond0",
+		Pod: state.Pod{Namespace: "demo", Name: "p1"}, Links: []state.Link{{Name: "net1"}, {Name: "net2"}}}
+	if err := (state.Store{Dir: dir}).Save(r); err != nil {
+		t.Fatal(err)
+	}
+	a := New(Options{StateDir: dir})
+	a.scan()
+	if v := series(t, a)["bond_cni_agent_records{status=failed}"]; v != 1 {
+		t.Fatalf("records{status=failed} = %v, want 1", v)
+	}
+	if len(a.watchers) != 0 {
+		t.Fatal("the agent opened a netns named by a process path without -host-pid")
+	}
+}
