@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 #
 # Image for the bond CNI plugin: /bond is the plugin, /bond-installer copies
-# it into the node's CNI bin dir (see deploy/daemonset.yaml).
+# it into the node's CNI bin dir, /bond-agent serves the bonds' metrics
+# (see deploy/daemonset.yaml).
 #
 #   docker build --build-arg VERSION="$(git describe --always --dirty)" -t bond-cni .
 #
@@ -21,9 +22,9 @@ COPY . .
 # hosts whose libc we do not know.
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath \
         -ldflags "-s -w -X github.com/bond-cni/bond-cni/pkg/buildinfo.Version=${VERSION}" \
-        -o /out/ ./cmd/bond ./cmd/installer
+        -o /out/ ./cmd/bond ./cmd/installer ./cmd/agent
 
-# Nothing but the two binaries: no shell, no package manager, nothing to patch.
+# Nothing but the three binaries: no shell, no package manager, nothing to patch.
 FROM scratch
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="bond-cni" \
@@ -32,6 +33,7 @@ LABEL org.opencontainers.image.title="bond-cni" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/bond /bond
 COPY --from=build /out/installer /bond-installer
+COPY --from=build /out/agent /bond-agent
 # Root, because the host's CNI bin dir is owned by root.
 USER 0:0
 ENTRYPOINT ["/bond-installer", "-sleep"]

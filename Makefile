@@ -42,6 +42,7 @@ bench: go
 build: go
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/bond ./cmd/bond
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/bond-installer ./cmd/installer
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/bond-agent ./cmd/agent
 
 # go: a Go toolchain. A fresh Debian 12 has none; backports' golang-go then
 # fetches the toolchain go.mod asks for through the Go module proxy.
