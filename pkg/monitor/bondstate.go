@@ -1,7 +1,9 @@
 package monitor
 
 import (
+	"slices"
 	"sort"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -37,6 +39,22 @@ func (b BondState) SlavesUp() int {
 // RedundancyLost: fewer than two slaves up. Every mode needs a second
 // slave up to survive the loss of one.
 func (b BondState) RedundancyLost() bool { return b.SlavesUp() < 2 }
+
+// releaseGrace is how long the agent holds back a reading in which a
+// configured link is no longer enslaved: DEL releases the slaves a moment
+// before it removes the record. A slave that stays out longer is
+// reported (as down).
+const releaseGrace = 3 * time.Second
+
+// hasAll reports whether every configured link is enslaved to the bond.
+func (b BondState) hasAll(configured []string) bool {
+	for _, name := range configured {
+		if !slices.ContainsFunc(b.Slaves, func(s Slave) bool { return s.Name == name }) {
+			return false
+		}
+	}
+	return true
+}
 
 // HasActiveSlave reports whether the mode picks one active slave
 // (active-backup, balance-tlb, balance-alb): only those have failovers.

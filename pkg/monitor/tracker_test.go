@@ -85,3 +85,13 @@ func TestSlavesDownNamesConfiguredLinksNotUp(t *testing.T) {
 		t.Fatalf("slavesDown = %v, want %v (net2 left the bond, net3 is down)", got, want)
 	}
 }
+
+func TestHasAllConfiguredSlaves(t *testing.T) {
+	st := ab("net1", true, false)
+	if !st.hasAll([]string{"net1", "net2"}) {
+		t.Error("both enslaved (one down): hasAll false")
+	}
+	if st.hasAll([]string{"net1", "net2", "net3"}) {
+		t.Error("net3 not enslaved: hasAll true")
+	}
+}

@@ -25,6 +25,7 @@ type watcher struct {
 	resync time.Duration
 
 	stop, exited chan struct{}
+	releasedAt   time.Time // since when a configured slave is out of the bond; only run touches it
 
 	mu       sync.Mutex // guards what Collect reads, below
 	tracker  tracker
@@ -64,8 +65,7 @@ func startWatcher(att Attachment, log *slog.Logger, resync time.Duration) (*watc
 		h.Close()
 		return nil, err
 	}
-	w.refresh()
-	go w.run(sub)
+	go w.run(sub, w.refresh())
 	return w, nil
 }
 
@@ -100,10 +100,11 @@ func (s subscription) end() {
 	}
 }
 
-func (w *watcher) run(sub subscription) {
+func (w *watcher) run(sub subscription, recheckIn time.Duration) {
 	defer close(w.exited)
 	tick := time.NewTicker(w.resync)
 	defer tick.Stop()
+	var recheck <-chan time.Time // a held-back reading's second look
 	for {
 		select {
 		case <-w.stop:
@@ -116,12 +117,15 @@ func (w *watcher) run(sub subscription) {
 				sub = w.resubscribe()
 			}
 			drain(sub.updates)
-			w.refresh()
 		case <-tick.C:
 			if sub.updates == nil {
 				sub = w.resubscribe()
 			}
-			w.refresh()
+		case <-recheck:
+		}
+		recheck = nil
+		if d := w.refresh(); d > 0 {
+			recheck = time.After(d)
 		}
 	}
 }
@@ -162,13 +166,28 @@ func drain(ch chan netlink.LinkUpdate) {
 	}
 }
 
-// refresh reads the bond and its slaves from one dump of the netns.
-func (w *watcher) refresh() {
+// refresh reads the bond and its slaves from one dump of the netns. A
+// reading in which a configured slave has left the bond is held back for
+// releaseGrace (the last one stays served) and refresh asks to be called
+// again after recheck: DEL releases the slaves a moment before it
+// removes the record, which is no lost redundancy.
+func (w *watcher) refresh() (recheck time.Duration) {
 	links, err := w.handle.LinkList()
 	var st BondState
 	found := false
 	if err == nil {
 		st, found = bondFromLinks(links, w.att.Bond)
+	}
+	if found && !st.hasAll(w.att.Links) {
+		now := time.Now()
+		if w.releasedAt.IsZero() {
+			w.releasedAt = now
+		}
+		if wait := releaseGrace - now.Sub(w.releasedAt); wait > 0 {
+			return wait
+		}
+	} else {
+		w.releasedAt = time.Time{}
 	}
 	w.mu.Lock()
 	w.readings++
@@ -184,6 +203,7 @@ func (w *watcher) refresh() {
 	for _, e := range events {
 		w.logEvent(e, failovers)
 	}
+	return 0
 }
 
 func (w *watcher) reading() reading {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,6 +101,11 @@ func TestAgentSeesFailoverOfOnePodOnly(t *testing.T) {
 	waitFor(t, agent, deadline(2*time.Second), "pod-a's series gone after DEL", func(s agentproc.Series) bool {
 		return len(s.Where(map[string]string{"pod": a.name})) == 0 && bondHealthy(s, b)
 	})
+	// DEL releases the slaves a moment before it removes the record: that
+	// is no lost redundancy.
+	if n := len(podLogs(agent, "redundancy lost", a)); n != 1 {
+		t.Errorf("%d 'redundancy lost' lines for pod-a after its DEL, want still 1:\n%s", n, strings.Join(agent.RawLogs(), "\n"))
+	}
 }
 
 // watchChanges scrapes every 10 ms until every condition has held once,
@@ -251,6 +257,23 @@ func TestAgentLetsGoOfRemovedNetns(t *testing.T) {
 	}
 	waitNetnsFreed(t, c)
 	c.del(t) // the runtime's late DEL: the record goes
+
+	// A slave released from the bond by hand is reported as down, once it
+	// has stayed out longer than DEL ever keeps one out (3 s).
+	releasedAt := time.Now()
+	d.do(t, func() error {
+		l, err := netlinksafe.LinkByName("net2")
+		if err != nil {
+			return err
+		}
+		return netlink.LinkSetNoMaster(l)
+	})
+	_, at := waitFor(t, agent, 3*time.Second+deadline(2*time.Second), "pod-d's released slave reported down", func(s agentproc.Series) bool {
+		return is(s, d, "bond_cni_redundancy_lost", 1) && is(s, d, "bond_cni_slave_up", 0, "slave", "net2")
+	})
+	if held := at.Sub(releasedAt); held < 3*time.Second {
+		t.Errorf("a released slave was reported %v after its release, before the 3 s DEL grace", held)
+	}
 }
 
 // waitNetnsFreed waits for the kernel to destroy the pod's netns, which

@@ -152,6 +152,14 @@ func (p *bondPod) del(t *testing.T) {
 	p.added = false
 }
 
+// do runs f inside the pod's netns.
+func (p *bondPod) do(t *testing.T, f func() error) {
+	t.Helper()
+	if err := p.netns.Do(func(ns.NetNS) error { return f() }); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // removeNetns removes the pod's netns the way a runtime does once the
 // sandbox is gone, without DEL: the record stays behind.
 func (p *bondPod) removeNetns(t *testing.T) {
