@@ -65,7 +65,7 @@ func TestAgentAt50Bonds(t *testing.T) {
 	}
 	cutsDone := time.Since(cutAt)
 	loggedAt := waitLogs(t, agent, map[string]int{"failover": scalePods, "redundancy lost": scalePods})
-	s, _ = waitFor(t, agent, time.Second, "every bond lost redundancy", all(func(s agentproc.Series, p *bondPod) bool {
+	waitFor(t, agent, time.Second, "every bond lost redundancy", all(func(s agentproc.Series, p *bondPod) bool {
 		return is(s, p, "bond_cni_redundancy_lost", 1) && is(s, p, "bond_cni_failovers_total", 1) && activeSlave(s, p) == other(active[p])
 	}))
 	t.Logf("cut the active slave of all %d bonds in %v; the agent logged all %d failovers %v after the first cut",
