@@ -19,6 +19,7 @@ type BondState struct {
 // Slave is one enslaved link as the bond sees it.
 type Slave struct {
 	Name         string
+	AdminUp      bool   // set up (IFF_UP); DEL sets a slave down before it releases it
 	MIIUp        bool   // the bond's own view (IFLA_BOND_SLAVE_MII_STATUS)
 	Carrier      bool   // the link's carrier (IFF_LOWER_UP)
 	LinkFailures uint32 // IFLA_BOND_SLAVE_LINK_FAILURE_COUNT
@@ -41,15 +42,17 @@ func (b BondState) SlavesUp() int {
 func (b BondState) RedundancyLost() bool { return b.SlavesUp() < 2 }
 
 // releaseGrace is how long the agent holds back a reading in which a
-// configured link is no longer enslaved: DEL releases the slaves a moment
-// before it removes the record. A slave that stays out longer is
-// reported (as down).
+// configured link is set down or no longer enslaved: DEL sets each slave
+// down and releases it a moment before it removes the record. A slave
+// that stays so longer is reported (as down). A failure (carrier lost)
+// leaves the slave set up, and is reported at once.
 const releaseGrace = 3 * time.Second
 
-// hasAll reports whether every configured link is enslaved to the bond.
-func (b BondState) hasAll(configured []string) bool {
+// settled reports whether every configured link is enslaved to the bond
+// and set up: nobody is taking the bond apart.
+func (b BondState) settled(configured []string) bool {
 	for _, name := range configured {
-		if !slices.ContainsFunc(b.Slaves, func(s Slave) bool { return s.Name == name }) {
+		if !slices.ContainsFunc(b.Slaves, func(s Slave) bool { return s.Name == name && s.AdminUp }) {
 			return false
 		}
 	}
@@ -84,7 +87,7 @@ func bondFromLinks(links []netlink.Link, name string) (st BondState, ok bool) {
 		if a.MasterIndex != bond.Index {
 			continue
 		}
-		s := Slave{Name: a.Name, Carrier: a.RawFlags&unix.IFF_LOWER_UP != 0}
+		s := Slave{Name: a.Name, AdminUp: a.RawFlags&unix.IFF_UP != 0, Carrier: a.RawFlags&unix.IFF_LOWER_UP != 0}
 		if bs, isBondSlave := a.Slave.(*netlink.BondSlave); isBondSlave {
 			s.MIIUp = bs.MiiStatus == netlink.BondLinkUp
 			s.LinkFailures = bs.LinkFailureCount

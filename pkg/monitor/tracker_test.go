@@ -86,12 +86,16 @@ func TestSlavesDownNamesConfiguredLinksNotUp(t *testing.T) {
 	}
 }
 
-func TestHasAllConfiguredSlaves(t *testing.T) {
-	st := ab("net1", true, false)
-	if !st.hasAll([]string{"net1", "net2"}) {
-		t.Error("both enslaved (one down): hasAll false")
+func TestSettledWantsEveryConfiguredSlaveEnslavedAndSetUp(t *testing.T) {
+	st := BondState{Slaves: []Slave{{Name: "net1", AdminUp: true, MIIUp: true}, {Name: "net2", AdminUp: true}}}
+	if !st.settled([]string{"net1", "net2"}) {
+		t.Error("both enslaved and set up (one without carrier): not settled")
 	}
-	if st.hasAll([]string{"net1", "net2", "net3"}) {
-		t.Error("net3 not enslaved: hasAll true")
+	if st.settled([]string{"net1", "net2", "net3"}) {
+		t.Error("net3 not enslaved: settled")
+	}
+	st.Slaves[1].AdminUp = false
+	if st.settled([]string{"net1", "net2"}) {
+		t.Error("net2 set down, as DEL does before releasing it: settled")
 	}
 }

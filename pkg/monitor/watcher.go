@@ -25,7 +25,7 @@ type watcher struct {
 	resync time.Duration
 
 	stop, exited chan struct{}
-	releasedAt   time.Time // since when a configured slave is out of the bond; only run touches it
+	releasedAt   time.Time // since when a configured slave is set down or out of the bond; only run touches it
 
 	mu       sync.Mutex // guards what Collect reads, below
 	tracker  tracker
@@ -167,10 +167,10 @@ func drain(ch chan netlink.LinkUpdate) {
 }
 
 // refresh reads the bond and its slaves from one dump of the netns. A
-// reading in which a configured slave has left the bond is held back for
-// releaseGrace (the last one stays served) and refresh asks to be called
-// again after recheck: DEL releases the slaves a moment before it
-// removes the record, which is no lost redundancy.
+// reading in which a configured slave is set down or has left the bond
+// is held back for releaseGrace (the last one stays served) and refresh
+// asks to be called again after recheck: DEL does both to each slave a
+// moment before it removes the record, which is no lost redundancy.
 func (w *watcher) refresh() (recheck time.Duration) {
 	links, err := w.handle.LinkList()
 	var st BondState
@@ -178,7 +178,7 @@ func (w *watcher) refresh() (recheck time.Duration) {
 	if err == nil {
 		st, found = bondFromLinks(links, w.att.Bond)
 	}
-	if found && !st.hasAll(w.att.Links) {
+	if found && !st.settled(w.att.Links) {
 		now := time.Now()
 		if w.releasedAt.IsZero() {
 			w.releasedAt = now
