@@ -82,6 +82,9 @@ func TestAgentSeesFailoverOfOnePodOnly(t *testing.T) {
 	})
 	logDelays(t, agent, a, events, "veth "+cutLink, cutAt, cutLink, backupIndex, seen)
 
+	if text, err := agent.ScrapeText(); err == nil {
+		t.Logf("the scrape with pod-a's redundancy lost (bond_cni_ lines):\n%s", bondText(text))
+	}
 	s, _ = waitFor(t, agent, time.Second, "scrape", func(agentproc.Series) bool { return true })
 	if bNow := s.Where(b.labels()); !reflect.DeepEqual(bNow.Lines(), bBefore.Lines()) {
 		t.Errorf("pod-b's series changed with pod-a's failover:\nbefore %v\nafter  %v", bBefore.Lines(), bNow.Lines())
@@ -307,4 +310,15 @@ func waitNetnsFreed(t *testing.T, p *bondPod) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// bondText keeps the agent's own lines of a scrape, HELP and TYPE included.
+func bondText(text string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, "bond_cni_") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
