@@ -100,11 +100,20 @@ func (s subscription) end() {
 	}
 }
 
+// coalesce is how long the watcher lets a burst of link updates gather
+// before it reads: one failover brings several (the slave's carrier, its
+// MII and backup state, the bond's new active slave) within a few ms.
+const coalesce = 20 * time.Millisecond
+
 func (w *watcher) run(sub subscription, recheckIn time.Duration) {
 	defer close(w.exited)
 	tick := time.NewTicker(w.resync)
 	defer tick.Stop()
 	var recheck <-chan time.Time // a held-back reading's second look
+	if recheckIn > 0 {
+		recheck = time.After(recheckIn)
+	}
+	var gathered <-chan time.Time // a burst of updates, read when it fires
 	for {
 		select {
 		case <-w.stop:
@@ -116,14 +125,19 @@ func (w *watcher) run(sub subscription, recheckIn time.Duration) {
 				// start again, and read, since updates may have been lost.
 				sub = w.resubscribe()
 			}
-			drain(sub.updates)
+			if gathered == nil {
+				gathered = time.After(coalesce)
+			}
+			continue
 		case <-tick.C:
 			if sub.updates == nil {
 				sub = w.resubscribe()
 			}
 		case <-recheck:
+		case <-gathered:
+			drain(sub.updates)
 		}
-		recheck = nil
+		gathered, recheck = nil, nil
 		if d := w.refresh(); d > 0 {
 			recheck = time.After(d)
 		}
