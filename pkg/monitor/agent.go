@@ -175,52 +175,54 @@ func (a *Agent) list() ([]state.Record, []string, error) {
 // follow keeps one record's watcher running while its netns lives, and
 // starts one when there is none.
 func (a *Agent) follow(att Attachment) {
-	k := att.key()
 	a.mu.Lock()
-	w := a.watchers[k]
+	w := a.watchers[att.key()]
 	a.mu.Unlock()
 	if w != nil {
 		alive, err := w.alive()
 		if alive && w.att.equal(att) {
-			a.note(att, statusOf(w.reading()), nil)
+			r := w.reading()
+			a.note(att, statusOf(r), r.Err)
 			return
 		}
-		a.stopWatcher(k)
+		a.stopWatcher(att.key())
 		if err != nil {
 			a.note(att, Failed, err)
 		}
 	}
+	status, err := a.start(att)
+	a.note(att, status, err)
+}
+
+// start watches a record's bond, or says why it does not.
+func (a *Agent) start(att Attachment) (Status, error) {
 	if strings.HasPrefix(att.Netns, "/proc/") && !a.opts.HostPID {
-		a.mu.Lock()
-		a.idle[k] = Failed
-		a.mu.Unlock()
-		a.note(att, Failed, errNeedHostPID)
-		return
+		return a.idleAs(att, Failed), errNeedHostPID
 	}
 	if a.young(att) {
-		a.mu.Lock()
-		a.idle[k] = Pending
-		a.mu.Unlock()
-		a.note(att, Pending, nil)
-		return
+		return a.idleAs(att, Pending), nil
 	}
 	w, err := startWatcher(att, a.opts.Log, a.opts.Resync)
+	if errors.Is(err, errNetnsGone) {
+		return a.idleAs(att, NetnsGone), err
+	}
+	if err != nil {
+		return a.idleAs(att, Failed), err
+	}
 	a.mu.Lock()
-	if err == nil {
-		a.watchers[k] = w
-		delete(a.idle, k)
-	} else {
-		a.idle[k] = Failed
-		if errors.Is(err, errNetnsGone) {
-			a.idle[k] = NetnsGone
-		}
-	}
+	a.watchers[att.key()] = w
+	delete(a.idle, att.key())
 	a.mu.Unlock()
-	if err == nil {
-		a.note(att, statusOf(w.reading()), nil)
-		return
-	}
-	a.note(att, a.idle[k], err)
+	r := w.reading()
+	return statusOf(r), r.Err
+}
+
+// idleAs records why a record has no watcher, and returns it.
+func (a *Agent) idleAs(att Attachment, s Status) Status {
+	a.mu.Lock()
+	a.idle[att.key()] = s
+	a.mu.Unlock()
+	return s
 }
 
 var errNeedHostPID = errors.New("the netns is named by a process path; it can be opened only with the host's PID namespace (hostPID and -host-pid)")
