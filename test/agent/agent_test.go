@@ -49,7 +49,8 @@ func other(link string) string {
 }
 
 // TestAgentSeesFailoverOfOnePodOnly is issue 15's test: two pods with
-// active-backup bonds; the active slave of one is cut (its veth loses
+// active-backup bonds, made while the agent runs; the active slave of one
+// is cut (its veth loses
 // carrier); its redundancy-lost gauge, failover counter and active-slave
 // info change, the other pod's series do not; healed, the gauge returns
 // to 0; DEL'd, its series go. The delay from the kernel's carrier-loss
@@ -57,10 +58,12 @@ func other(link string) string {
 func TestAgentSeesFailoverOfOnePodOnly(t *testing.T) {
 	cni := requireKernel(t)
 	a, b := newBondPod(t, cni, "pod-a", "active-backup"), newBondPod(t, cni, "pod-b", "active-backup")
+	// The agent is up before the ADDs, as on a node: a bond it reads
+	// mid-ADD must not log a lost redundancy (checkEventLogs counts).
+	agent := startAgent(t, cni)
 	a.add(t)
 	b.add(t)
-	agent := startAgent(t, cni)
-	s, _ := waitFor(t, agent, deadline(2*time.Second), "both bonds served healthy", func(s agentproc.Series) bool {
+	s, _ := waitFor(t, agent, 5*time.Second+deadline(2*time.Second), "both bonds served healthy", func(s agentproc.Series) bool {
 		return bondHealthy(s, a) && bondHealthy(s, b) && is(s, a, "bond_cni_failovers_total", 0)
 	})
 	bBefore := s.Where(b.labels())
@@ -190,6 +193,17 @@ func logDelays(t *testing.T, agent *agentproc.Agent, p labeled, k *kernelEvents,
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+
+// logsSince are podLogs written at or after since.
+func logsSince(a *agentproc.Agent, msg string, p labeled, since time.Time) []map[string]any {
+	var out []map[string]any
+	for _, l := range podLogs(a, msg, p) {
+		if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(l["time"])); err == nil && !at.Before(since) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
 
 // podLogs are the agent's log lines msg about p's bond.
 func podLogs(a *agentproc.Agent, msg string, p labeled) []map[string]any {
