@@ -30,9 +30,8 @@ type watcher struct {
 	mu       sync.Mutex // guards what Collect reads, below
 	tracker  tracker
 	state    BondState
-	found    bool  // the bond was there at the last reading
-	readErr  error // the last reading failed
-	readings uint64
+	found   bool  // the bond was there at the last reading
+	readErr error // the last reading failed
 }
 
 // reading is one watcher's latest view, for the metrics.
@@ -80,7 +79,9 @@ func (w *watcher) subscribe(ns netns.NsHandle) (subscription, error) {
 	s := subscription{updates: make(chan netlink.LinkUpdate, 64), done: make(chan struct{})}
 	err := netlink.LinkSubscribeWithOptions(s.updates, s.done, netlink.LinkSubscribeOptions{
 		Namespace:     &ns,
-		ErrorCallback: func(err error) { w.log.Warn("link updates", "error", err.Error()) },
+		ErrorCallback: func(err error) {
+			w.log.Warn("link updates", "namespace", w.att.Namespace, "pod", w.att.Pod, "bond", w.att.Bond, "error", err.Error())
+		},
 	})
 	if err != nil {
 		return subscription{}, fmt.Errorf("failed to subscribe to link updates in netns %q: %w", w.att.Netns, err)
@@ -160,7 +161,8 @@ func (w *watcher) resubscribe() subscription {
 		ns.Close()
 	}
 	if err != nil {
-		w.log.Warn("link updates lost; reading on the resync interval only", "error", err.Error())
+		w.log.Warn("link updates lost; reading on the resync interval only",
+			"namespace", w.att.Namespace, "pod", w.att.Pod, "bond", w.att.Bond, "error", err.Error())
 		return subscription{}
 	}
 	return sub
@@ -204,7 +206,6 @@ func (w *watcher) refresh() (recheck time.Duration) {
 		w.releasedAt = time.Time{}
 	}
 	w.mu.Lock()
-	w.readings++
 	w.readErr = err
 	w.found = found
 	var events []Event
