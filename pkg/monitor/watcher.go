@@ -27,9 +27,9 @@ type watcher struct {
 	stop, exited chan struct{}
 	releasedAt   time.Time // since when a configured slave is set down or out of the bond; only run touches it
 
-	mu       sync.Mutex // guards what Collect reads, below
-	tracker  tracker
-	state    BondState
+	mu      sync.Mutex // guards what Collect reads, below
+	tracker tracker
+	state   BondState
 	found   bool  // the bond was there at the last reading
 	readErr error // the last reading failed
 }
@@ -78,7 +78,7 @@ type subscription struct {
 func (w *watcher) subscribe(ns netns.NsHandle) (subscription, error) {
 	s := subscription{updates: make(chan netlink.LinkUpdate, 64), done: make(chan struct{})}
 	err := netlink.LinkSubscribeWithOptions(s.updates, s.done, netlink.LinkSubscribeOptions{
-		Namespace:     &ns,
+		Namespace: &ns,
 		ErrorCallback: func(err error) {
 			w.log.Warn("link updates", "namespace", w.att.Namespace, "pod", w.att.Pod, "bond", w.att.Bond, "error", err.Error())
 		},
