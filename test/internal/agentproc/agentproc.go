@@ -50,13 +50,32 @@ func Find(cniPath string) (string, error) {
 // Start runs bin on a free loopback port with args and waits until its
 // /healthz answers 200.
 func Start(bin string, timeout time.Duration, args ...string) (*Agent, error) {
+	return StartWith(Launch{}, bin, timeout, args...)
+}
+
+// Launch says how to start the agent.
+type Launch struct {
+	// Wrapper, when set, is a command line that is given the agent's
+	// (binary, flags) to run: a launcher that drops capabilities, say.
+	Wrapper []string
+	// Env is added to this process's environment.
+	Env []string
+}
+
+// StartWith is Start through l.
+func StartWith(l Launch, bin string, timeout time.Duration, args ...string) (*Agent, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	a := &Agent{URL: "http://" + addr, exited: make(chan struct{})}
-	a.cmd = exec.Command(bin, append([]string{"-listen", addr}, args...)...)
+	argv := append([]string{bin, "-listen", addr}, args...)
+	if len(l.Wrapper) > 0 {
+		argv = append(append([]string(nil), l.Wrapper...), argv...)
+	}
+	a.cmd = exec.Command(argv[0], argv[1:]...)
+	a.cmd.Env = append(os.Environ(), l.Env...)
 	stderr, err := a.cmd.StderrPipe()
 	if err != nil {
 		return nil, err
