@@ -33,9 +33,11 @@ func container(t *testing.T, ds *appsv1.DaemonSet, name string) corev1.Container
 	return corev1.Container{}
 }
 
+// installer finds the installer container by its name: the agent runs
+// beside it.
 func installer(t *testing.T, ds *appsv1.DaemonSet) corev1.Container {
 	t.Helper()
-	return container(t, ds, "installer")
+	return container(t, ds, InstallerContainer)
 }
 
 func TestDaemonSetRunsOnEveryLinuxNode(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -150,9 +149,4 @@ func (a *attachment) saveRecord(r state.Record) error {
 		return cniError(types.ErrIOFailure, "%v", err)
 	}
 	return nil
-}
-
-// errorf wraps err with context, keeping its CNI code if it has one.
-func errorf(err error, format string, a ...any) error {
-	return asCNIError(fmt.Errorf(format+": %w", append(a, err)...), errKernel)
 }

@@ -57,6 +57,22 @@ func (a *attachment) primaryIndex(slaves []slave) int {
 	return 0
 }
 
+// primaryFirst orders the slaves for enslaving: the primary first, so it
+// is the active slave from the start and the bond never fails over to it
+// (the kernel makes the first slave active until the primary joins).
+func (a *attachment) primaryFirst(slaves []slave) []slave {
+	primary := a.primaryIndex(slaves)
+	out := make([]slave, 0, len(slaves))
+	for _, s := range slaves {
+		if s.podIndex() == primary {
+			out = append([]slave{s}, out...)
+		} else {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func (a *attachment) enslaveAll(b *netlink.Bond, slaves []slave, undo *undoStack) error {
 	for _, s := range slaves {
 		st := s.podState()
@@ -65,7 +81,7 @@ func (a *attachment) enslaveAll(b *netlink.Bond, slaves []slave, undo *undoStack
 	if err := a.makeMACsUnique(slaves); err != nil {
 		return err
 	}
-	for _, s := range slaves {
+	for _, s := range a.primaryFirst(slaves) {
 		link, err := netlink.LinkByIndex(s.podIndex())
 		if err != nil {
 			return cniError(errLinkUnusable, "link %q vanished from the pod: %v", s.link.Name, err)

@@ -34,18 +34,26 @@ func cmdDel(args *skel.CmdArgs) error {
 		return err
 	}
 	ipamErr := a.releaseIPAM()
+	a.log.Step("IPAM released")
 	failpoint("del-after-ipam")
 	rec, loadErr := a.store.Load(args.ContainerID, args.IfName)
+	a.log.Step("record read")
 	var err2 error
 	switch {
 	case loadErr != nil:
 		err2 = a.delWithUnreadableRecord(loadErr)
 	case rec == nil:
 		err2 = a.delWithoutRecord()
+		if err2 == nil {
+			// A plugin killed inside the record's write leaves only its
+			// temp file.
+			err2 = withCode(a.store.Remove(args.ContainerID, args.IfName), types.ErrIOFailure)
+		}
 	default:
 		err2 = a.delFromRecord(rec)
 		if err2 == nil && ipamErr == nil {
 			err2 = withCode(a.store.Remove(args.ContainerID, args.IfName), types.ErrIOFailure)
+			a.log.Step("record removed")
 		}
 	}
 	a.log.Step("DEL done")
@@ -74,20 +82,27 @@ func (a *attachment) releaseIPAM() error {
 func (a *attachment) delFromRecord(rec *state.Record) error {
 	gone, err := a.openPodNetnsForDel()
 	if err != nil {
-		if rec.HostLinks() {
-			return fmt.Errorf("%w; host links %s may be in it, so DEL keeps the state record and fails until it can open it",
-				err, hostNames(rec))
+		if !rec.HostLinks() {
+			a.log.Warnf("%v; nothing of the node's is in it, so nothing to put back", err)
+			return nil
 		}
-		a.log.Warnf("%v; nothing of the node's is in it, so nothing to put back", err)
+		// The netns may live on without its path: only links found back
+		// on the host count as returned.
+		if rerr := a.restoreOnHost(*rec, false); rerr != nil {
+			return fmt.Errorf("%w; host links %s may still be in it, so DEL keeps the state record and fails until "+
+				"they are back: %v", err, hostNames(rec), rerr)
+		}
 		return nil
 	}
 	if gone {
 		a.log.Infof("netns %q is gone; restoring host links only", a.args.Netns)
-		return a.restoreAfterNetnsGone(*rec)
+		return a.restoreOnHost(*rec, true)
 	}
+	a.log.Step("pod netns opened")
 	if err := a.inPod(func() error { return a.releaseBond(rec) }); err != nil {
 		return err
 	}
+	a.log.Step("bond released")
 	failpoint("del-after-release")
 	if !rec.HostLinks() {
 		return nil
@@ -98,6 +113,7 @@ func (a *attachment) delFromRecord(rec *state.Record) error {
 			errs = append(errs, hostlink.Return(l, a.podNS, a.hostNS, a.log))
 			failpoint("del-after-return-link")
 		}
+		a.log.Step("host links returned")
 		return errors.Join(errs...)
 	})
 }
@@ -213,7 +229,7 @@ func releaseOurs(s bond.LinkState, bondIndex int, unrecorded bool) error {
 	if unrecorded && master == 0 {
 		return nil
 	}
-	if err := bond.Unenslave(link); err != nil {
+	if link, err = bond.Unenslave(link); err != nil {
 		return err
 	}
 	if unrecorded {
@@ -222,17 +238,18 @@ func releaseOurs(s bond.LinkState, bondIndex int, unrecorded bool) error {
 	return bond.Restore(link, s)
 }
 
-// restoreAfterNetnsGone gives the host links of an attachment whose netns
-// is gone their host name and state: the kernel moved physical links back
-// on its own, under their pod names, and destroyed virtual ones.
-func (a *attachment) restoreAfterNetnsGone(rec state.Record) error {
+// restoreOnHost gives the host links of an attachment whose netns is
+// gone (podGone) or cannot be opened their host name and state: when a
+// netns goes, the kernel moves physical links back on its own, under their
+// pod names, and destroys virtual ones.
+func (a *attachment) restoreOnHost(rec state.Record, podGone bool) error {
 	if !rec.HostLinks() {
 		return nil
 	}
 	return a.withHostLock(func() error {
 		var errs []error
 		for _, l := range rec.Links {
-			errs = append(errs, hostlink.RestoreOnHost(l, a.log))
+			errs = append(errs, hostlink.RestoreOnHost(l, podGone, a.log))
 		}
 		return errors.Join(errs...)
 	})

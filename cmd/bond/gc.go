@@ -12,7 +12,6 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/bond-cni/bond-cni/pkg/config"
-	"github.com/bond-cni/bond-cni/pkg/hostlink"
 	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
@@ -82,14 +81,7 @@ func netnsMayExist(path string) bool {
 // put back the record stays.
 func (a *attachment) dropRecord(r state.Record) error {
 	if r.HostLinks() {
-		err := a.withHostLock(func() error {
-			var errs []error
-			for _, l := range r.Links {
-				errs = append(errs, hostlink.RestoreOnHost(l, a.log))
-			}
-			return errors.Join(errs...)
-		})
-		if err != nil {
+		if err := a.restoreOnHost(r, true); err != nil {
 			a.log.Warnf("GC: keeping record of %s/%s: %v", r.ContainerID, r.IfName, err)
 			return fmt.Errorf("GC: record of %s/%s kept: %w", r.ContainerID, r.IfName, err)
 		}

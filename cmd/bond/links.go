@@ -130,7 +130,7 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 			return nil, cniError(errLinkUnusable, "the bond's name %q is also the name of host link %q", a.args.IfName, name)
 		}
 		podNames = append(podNames, names...)
-		if s.link, err = hostlink.Record(link); err != nil {
+		if s.link, err = hostlink.Snapshot(link); err != nil {
 			return nil, err
 		}
 		slaves = append(slaves, s)

@@ -84,24 +84,17 @@ func vfTrusted(pf netlink.Link, index int) bool {
 }
 
 // warnUntrusted tells where an untrusted VF may silently lose its MAC at a
-// failover, which no step of ADD would show: the bond moves its MAC to the
-// new active slave in balance-tlb and balance-alb, and in active-backup
-// with failOverMac follow.
+// failover, which no step of ADD would show: in active-backup with
+// failOverMac follow the new active slave takes the bond's MAC. (Every
+// other mode but failOverMac active gives each slave the bond's MAC when
+// it is enslaved, so there the kernel refuses such a VF during ADD.)
 func (a *attachment) warnUntrusted(s slave) {
-	if !s.untrusted {
+	if !s.untrusted || a.conf.Mode != config.ActiveBackup || a.conf.Value(config.FailOverMac, 0) != 2 {
 		return
 	}
-	where := fmt.Sprintf("VF %q (VF %d of PF %q) has trust off", s.link.Name, s.vf.Index, s.vf.PFName)
-	mode := a.conf.Mode
-	switch {
-	case mode == config.BalanceTLB || mode == config.BalanceALB:
-		a.log.Warnf("%s; in %s the bond gives the bond's MAC to whichever slave becomes active, which this VF "+
-			"refuses if its PF set its MAC: after a failover to it, traffic to the bond's MAC may be lost; "+
-			"turn trust on (ip link set %s vf %d trust on)", where, mode, s.vf.PFName, s.vf.Index)
-	case mode == config.ActiveBackup && a.conf.Value(config.FailOverMac, 0) == 2:
-		a.log.Warnf("%s; with failOverMac follow it must take the bond's MAC when it becomes active, which it "+
-			"refuses if its PF set its MAC, and the bond then keeps a MAC no slave answers to: failOverMac 1 is safer", where)
-	}
+	a.log.Warnf("VF %q (VF %d of PF %q) has trust off; with failOverMac follow it must take the bond's MAC when it "+
+		"becomes active, which it refuses if its PF set its MAC, and the bond then keeps a MAC no slave answers to: "+
+		"failOverMac 1 is safer", s.link.Name, s.vf.Index, s.vf.PFName)
 }
 
 // enslaveError explains an enslave the kernel refused: an untrusted VF
@@ -115,6 +108,7 @@ func (a *attachment) enslaveError(s slave, err error) error {
 		fix = "set failOverMac 1 (active), which leaves every slave its own MAC, or " + fix
 	}
 	return cniError(errLinkUnusable, "VF %q (VF %d of PF %q) has trust off and refused the bond's MAC (%v): its PF set its "+
-		"MAC administratively, which an untrusted VF may not change, and mode %s gives every slave the bond's MAC: %s",
+		"MAC administratively, which an untrusted VF may not change, and the kernel gives every slave the bond's MAC "+
+		"when it enslaves it in mode %s: %s",
 		s.link.Name, s.vf.Index, s.vf.PFName, err, a.conf.Mode, fix)
 }

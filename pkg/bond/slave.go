@@ -55,28 +55,32 @@ func Release(s LinkState) error {
 	if err != nil {
 		return fmt.Errorf("failed to find %q: %w", s.Name, err)
 	}
-	if err := Unenslave(link); err != nil {
+	if link, err = Unenslave(link); err != nil {
 		return err
 	}
 	return Restore(link, s)
 }
 
-// Unenslave takes the link off its master, if it has one; the link is
-// left down.
-func Unenslave(link netlink.Link) error {
+// Unenslave takes the link off its master, if it has one, and returns it
+// as the kernel reports it afterwards: the kernel puts back the MAC and
+// MTU the link had when it was enslaved, so what the caller read before
+// is stale. The link is left down.
+func Unenslave(link netlink.Link) (netlink.Link, error) {
 	if link.Attrs().MasterIndex == 0 {
-		return nil
+		return link, nil
 	}
 	name := link.Attrs().Name
 	if err := netlink.LinkSetDown(link); err != nil {
-		return fmt.Errorf("failed to set %q down: %w", name, err)
+		return nil, fmt.Errorf("failed to set %q down: %w", name, err)
 	}
 	if err := netlink.LinkSetNoMaster(link); err != nil {
-		return fmt.Errorf("failed to release %q: %w", name, err)
+		return nil, fmt.Errorf("failed to release %q: %w", name, err)
 	}
-	link.Attrs().MasterIndex = 0
-	link.Attrs().Flags &^= net.FlagUp
-	return nil
+	fresh, err := netlink.LinkByIndex(link.Attrs().Index)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read %q back after releasing it: %w", name, err)
+	}
+	return fresh, nil
 }
 
 // Restore puts back a link's recorded MTU, MAC and up/down state.

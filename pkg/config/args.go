@@ -1,43 +1,40 @@
 package config
 
-import (
-	"github.com/containernetworking/cni/pkg/types"
-)
+import "strings"
 
-// cniArgs are the CNI_ARGS keys we read. The K8S_* keys are named so that
-// a runtime that omits IgnoreUnknown does not make every ADD fail.
-type cniArgs struct {
-	types.CommonArgs
-	MAC                        types.UnmarshallableString
-	K8S_POD_NAME               types.UnmarshallableString //nolint:revive // CNI_ARGS key
-	K8S_POD_NAMESPACE          types.UnmarshallableString //nolint:revive // CNI_ARGS key
-	K8S_POD_INFRA_CONTAINER_ID types.UnmarshallableString //nolint:revive // CNI_ARGS key
-	K8S_POD_UID                types.UnmarshallableString //nolint:revive // CNI_ARGS key
+// parseCNIArgs reads the CNI_ARGS pairs ("K=V;K=V"), the last of a key
+// winning. The reference plugin never parses CNI_ARGS, so nothing in it may
+// fail a config here that works there: keys we do not read are ignored
+// whether or not IgnoreUnknown is given, and so is a pair that is not
+// K=V. Keys are case-sensitive, as the CNI library reads them.
+func parseCNIArgs(s string) map[string]string {
+	args := map[string]string{}
+	for _, pair := range strings.Split(s, ";") {
+		kv := strings.Split(pair, "=")
+		if len(kv) != 2 || kv[0] == "" {
+			continue
+		}
+		args[kv[0]] = kv[1]
+	}
+	return args
 }
 
-// ParseArgs reads CNI_ARGS ("K=V;K=V"); unknown keys are an error unless
-// IgnoreUnknown is set, as the CNI library defines.
-func ParseArgs(s string) (map[string]string, error) {
-	var a cniArgs
-	if err := types.LoadArgs(s, &a); err != nil {
-		return nil, invalid("CNI_ARGS: %v", err)
-	}
-	return map[string]string{"MAC": string(a.MAC), "K8S_POD_NAMESPACE": string(a.K8S_POD_NAMESPACE),
-		"K8S_POD_NAME": string(a.K8S_POD_NAME), "K8S_POD_UID": string(a.K8S_POD_UID)}, nil
+// readCNIArgs takes from CNI_ARGS the pod that Multus names there, and
+// resolves the bond MAC (see resolveMAC).
+func readCNIArgs(c *Conf, w *wireConf, rawArgs string) error {
+	args := parseCNIArgs(rawArgs)
+	c.Pod = PodRef{Namespace: args["K8S_POD_NAMESPACE"], Name: args["K8S_POD_NAME"], UID: args["K8S_POD_UID"]}
+	return resolveMAC(c, w, args["MAC"])
 }
 
 // resolveMAC picks the bond MAC with the tuning plugin's precedence:
 // config "mac" < "args.cni.mac" < CNI_ARGS MAC < runtimeConfig "mac".
-func resolveMAC(c *Conf, w *wireConf, rawArgs string) error {
-	args, err := ParseArgs(rawArgs)
-	if err != nil {
-		return err
-	}
-	c.Pod = PodRef{Namespace: args["K8S_POD_NAMESPACE"], Name: args["K8S_POD_NAME"], UID: args["K8S_POD_UID"]}
+// A MAC that is not a unicast one is an error wherever it comes from.
+func resolveMAC(c *Conf, w *wireConf, argsMAC string) error {
 	candidates := []struct{ from, mac string }{
 		{"mac", w.MAC},
 		{"args.cni.mac", w.Args.CNI.MAC},
-		{"CNI_ARGS MAC", args["MAC"]},
+		{"CNI_ARGS MAC", argsMAC},
 		{"runtimeConfig.mac", w.RuntimeConfig.MAC},
 	}
 	for _, cand := range candidates {
@@ -48,7 +45,7 @@ func resolveMAC(c *Conf, w *wireConf, rawArgs string) error {
 		if err != nil {
 			return invalid("%s: %v", cand.from, err)
 		}
-		c.MAC = mac
+		c.MAC, c.macFrom = mac, cand.from
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -86,72 +87,98 @@ func TestBadMACs(t *testing.T) {
 	}
 }
 
+// With failOverMac active in active-backup the bond takes the active
+// slave's MAC, so a MAC asked for would not stay; the reference plugin reads
+// no MAC at all. The MAC is dropped with a warning naming where it came from.
 func TestMACWithFailOverMac(t *testing.T) {
-	// With fail_over_mac active the bond takes the active slave's MAC.
 	for _, fom := range []any{1, "1", "active"} {
-		loadErr(t, conf("active-backup", obj{"failOverMac": fom, "mac": macConf}), "", "mac", "failOverMac")
-		loadErr(t, conf("active-backup", obj{"failOverMac": fom, "runtimeConfig": obj{"mac": macRuntime}}), "", "mac", "failOverMac")
-		loadErr(t, conf("active-backup", obj{"failOverMac": fom}), "MAC="+macCNIArgs, "mac", "failOverMac")
+		for _, tc := range []struct {
+			extra   obj
+			cniArgs string
+			from    string
+		}{
+			{obj{"mac": macConf}, "", "mac " + macConf},
+			{obj{"args": obj{"cni": obj{"mac": macArgs}}}, "", "args.cni.mac " + macArgs},
+			{obj{"runtimeConfig": obj{"mac": macRuntime}}, "", "runtimeConfig.mac " + macRuntime},
+			{nil, "MAC=" + macCNIArgs, "CNI_ARGS MAC " + macCNIArgs},
+			{obj{"mac": macConf}, "MAC=" + macCNIArgs, "CNI_ARGS MAC " + macCNIArgs},
+		} {
+			c := mustLoad(t, conf("active-backup", merge(tc.extra, obj{"failOverMac": fom})), tc.cniArgs)
+			if c.MAC != nil {
+				t.Errorf("failOverMac %v, %v %q: MAC %v kept", fom, tc.extra, tc.cniArgs, c.MAC)
+			}
+			want := tc.from + " is not used: with failOverMac active the bond takes the active slave's MAC; " +
+				"ignored, as the reference plugin ignores every MAC setting"
+			if !slices.Contains(c.Warnings, want) {
+				t.Errorf("failOverMac %v, %v %q: warnings %q, want %q", fom, tc.extra, tc.cniArgs, c.Warnings, want)
+			}
+		}
 	}
 	for _, fom := range []any{0, "none", 2, "follow"} {
 		c := mustLoad(t, conf("active-backup", obj{"failOverMac": fom, "mac": macConf}), "")
-		if c.MAC.String() != macConf {
-			t.Errorf("failOverMac %v: MAC = %v", fom, c.MAC)
+		if c.MAC.String() != macConf || len(c.Warnings) != 0 {
+			t.Errorf("failOverMac %v: MAC = %v, warnings %q", fom, c.MAC, c.Warnings)
 		}
 	}
-	// The seed config has failOverMac 1: a runtime MAC must be refused.
-	loadErr(t, readTestdata(t, "configs/bond-net1.json"), "IgnoreUnknown=1;MAC="+macCNIArgs, "mac")
+	// A bad MAC is still an error, failOverMac or not.
+	loadErr(t, conf("active-backup", obj{"failOverMac": 1, "mac": "zz"}), "", "mac", "zz")
+	// The seed config has failOverMac 1: a runtime MAC is dropped.
+	c := mustLoad(t, readTestdata(t, "configs/bond-net1.json"), "IgnoreUnknown=1;MAC="+macCNIArgs)
+	if c.MAC != nil || len(c.Warnings) != 1 {
+		t.Errorf("seed config with CNI_ARGS MAC: MAC %v, warnings %q", c.MAC, c.Warnings)
+	}
 }
 
+// The reference plugin never parses CNI_ARGS, so nothing there may fail a
+// config: unknown keys are ignored with or without IgnoreUnknown, and so
+// are pairs that are not K=V. MAC and the K8S_POD_* keys are read.
 func TestCNIArgs(t *testing.T) {
-	good := []string{
-		"",
-		"IgnoreUnknown=1;FOO=bar",
-		"IgnoreUnknown=true;FOO=bar;BAZ=",
-		"FOO=bar;IgnoreUnknown=1",
-		"K8S_POD_NAME=bondpod1",
-		"K8S_POD_NAMESPACE=demo;K8S_POD_NAME=bondpod1;K8S_POD_INFRA_CONTAINER_ID=0123abcd;K8S_POD_UID=6f6a3f2e-1b1a-4c4d-9e9e-000000000000",
-		"IgnoreUnknown=0",
-		"MAC=",
-		"MAC=" + macCNIArgs,
-	}
-	for _, a := range good {
-		t.Run("good "+a, func(t *testing.T) {
-			mustLoad(t, conf("balance-rr", nil), a)
-			m, err := ParseArgs(a)
-			if err != nil {
-				t.Fatalf("ParseArgs(%q): %v", a, err)
+	for _, tc := range []struct {
+		args string
+		mac  string
+		pod  PodRef
+	}{
+		{args: ""},
+		{args: "IgnoreUnknown=1;FOO=bar"},
+		{args: "IgnoreUnknown=true;FOO=bar;BAZ="},
+		{args: "FOO=bar"},
+		{args: "IgnoreUnknown=0;FOO=bar"},
+		{args: "IgnoreUnknown=maybe"},
+		{args: "IgnoreUnknown"},
+		{args: "CommonArgs=x"},
+		{args: ";"},
+		{args: "MAC"},
+		{args: "MAC==x"},
+		{args: "MAC=a=b"},
+		{args: "=" + macCNIArgs},
+		{args: "mac=" + macCNIArgs}, // keys are case-sensitive, as the CNI library reads them
+		{args: "MAC="},
+		{args: "MAC=" + macCNIArgs, mac: macCNIArgs},
+		{args: "MAC=" + macCNIArgs + ";", mac: macCNIArgs},
+		{args: "FOO;MAC=" + macCNIArgs + ";BAR=1=2", mac: macCNIArgs},
+		{args: "MAC=02:00:00:00:00:09;MAC=" + macCNIArgs, mac: macCNIArgs}, // the last wins
+		{args: "K8S_POD_NAME=bondpod1", pod: PodRef{Name: "bondpod1"}},
+		{args: "K8S_POD_NAME",
+			pod: PodRef{}},
+		{args: "K8S_POD_NAMESPACE=demo;K8S_POD_NAME=bondpod1;K8S_POD_INFRA_CONTAINER_ID=0123abcd;K8S_POD_UID=6f6a3f2e-1b1a-4c4d-9e9e-000000000000",
+			pod: PodRef{Namespace: "demo", Name: "bondpod1", UID: "6f6a3f2e-1b1a-4c4d-9e9e-000000000000"}},
+		{args: "K8S_POD_NAMESPACE=demo;BOGUS;K8S_POD_UID=u;X=y", pod: PodRef{Namespace: "demo", UID: "u"}},
+	} {
+		t.Run(tc.args, func(t *testing.T) {
+			c := mustLoad(t, conf("balance-rr", nil), tc.args)
+			if got := fmt.Sprint(c.MAC); c.MAC != nil && got != tc.mac || c.MAC == nil && tc.mac != "" {
+				t.Errorf("MAC = %v, want %q", c.MAC, tc.mac)
 			}
-			if _, ok := m["MAC"]; !ok {
-				t.Errorf("ParseArgs(%q) = %v: no MAC key", a, m)
+			if c.Pod != tc.pod {
+				t.Errorf("Pod = %+v, want %+v", c.Pod, tc.pod)
+			}
+			if len(c.Warnings) != 0 {
+				t.Errorf("warnings %q", c.Warnings)
 			}
 		})
 	}
-	if m, _ := ParseArgs("K8S_POD_NAME=x;MAC=" + macCNIArgs); m["MAC"] != macCNIArgs {
-		t.Errorf("ParseArgs MAC = %q", m["MAC"])
-	}
-
-	bad := []string{
-		"FOO=bar",
-		"IgnoreUnknown=0;FOO=bar",
-		"MAC",
-		"MAC=" + macCNIArgs + ";",
-		"MAC==x",
-		"K8S_POD_NAME",
-		";",
-		"IgnoreUnknown=maybe",
-		"mac=" + macCNIArgs, // keys are case-sensitive: unknown
-		"IgnoreUnknown",
-		"CommonArgs=x",
-	}
-	for _, a := range bad {
-		t.Run("bad "+a, func(t *testing.T) {
-			loadErr(t, conf("balance-rr", nil), a, "CNI_ARGS")
-			m, err := ParseArgs(a)
-			if m != nil {
-				t.Errorf("ParseArgs(%q) returned %v with an error", a, m)
-			}
-			checkErr(t, err, "CNI_ARGS")
-		})
+	// A MAC that is not unicast is still an error.
+	for _, a := range []string{"MAC=zz", "IgnoreUnknown=1;MAC=01:00:5e:00:00:01", "FOO;MAC=00:00:00:00:00:00"} {
+		loadErr(t, conf("balance-rr", nil), a, "CNI_ARGS MAC")
 	}
 }

@@ -6,8 +6,10 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"strings"
 
 	"github.com/containernetworking/cni/pkg/types"
@@ -33,6 +35,7 @@ type Conf struct {
 	Options          []Option // in optionSpecs order
 	MTU              int      // 0: the smallest MTU among the links
 	MAC              net.HardwareAddr
+	macFrom          string // the key MAC came from, for messages
 	LogFile          string
 	LogLevel         string
 	// RequirePFRedundancy refuses a bond whose slaves include two VFs of
@@ -66,7 +69,8 @@ func (c *Conf) Value(key Key, def uint64) uint64 {
 	return def
 }
 
-// wireConf is the JSON shape; option keys are read separately from a map.
+// wireConf is the JSON shape of the keys other than options; options are
+// read from the members in document order (see givenOptions).
 type wireConf struct {
 	types.NetConf
 	IfName              string          `json:"ifname"`
@@ -76,7 +80,7 @@ type wireConf struct {
 	MTU                 json.RawMessage `json:"mtu"`
 	MAC                 string          `json:"mac"`
 	LogFile             string          `json:"logFile"`
-	RequirePFRedundancy bool            `json:"requirePFRedundancy"`
+	RequirePFRedundancy json.RawMessage `json:"requirePFRedundancy"`
 	LogLevel            string          `json:"logLevel"`
 	RuntimeConfig       struct {
 		MAC string `json:"mac"`
@@ -93,30 +97,33 @@ type wireLink struct {
 }
 
 // Load parses and validates stdin from the runtime together with CNI_ARGS.
-// Every error is a *types.Error with code 7 whose message names the key.
+// Every error is a *types.Error with code 7 whose message starts with the
+// key at fault, "CNI_ARGS MAC" or "invalid JSON config". A config the
+// reference plugin takes is taken here too; where this plugin then does
+// something else than the words suggest, Conf.Warnings says so.
 func Load(stdin []byte, cniArgs string) (*Conf, error) {
 	var w wireConf
 	if err := json.Unmarshal(stdin, &w); err != nil {
-		return nil, invalid("invalid JSON config: %v", err)
+		return nil, jsonError(err)
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(stdin, &raw); err != nil {
-		return nil, invalid("invalid JSON config: %v", err)
-	}
-	keys, err := matchOptionKeys(raw)
+	members, err := objectMembers(stdin)
 	if err != nil {
-		return nil, err
+		return nil, invalid("invalid JSON config: %s", clipText(err.Error()))
 	}
+	given, dupWarnings := givenOptions(members)
 	c := &Conf{NetConf: w.NetConf, IfNameKey: w.IfName, LogFile: w.LogFile, LogLevel: w.LogLevel,
-		RequirePFRedundancy: w.RequirePFRedundancy, Warnings: unknownKeyWarnings(raw)}
+		Warnings: append(unknownKeyWarnings(members), dupWarnings...)}
 	steps := []func() error{
 		func() error { return checkNetConf(c) },
 		func() error { return parseLinks(c, w.Links) },
-		func() error { return parseLinksInContainer(c, w.LinksInContainer) },
+		func() error { return parseBoolKey("linksInContainer", w.LinksInContainer, &c.LinksInContainer) },
+		func() error {
+			return parseBoolKey("requirePFRedundancy", w.RequirePFRedundancy, &c.RequirePFRedundancy)
+		},
 		func() error { return parseMode(c, w.Mode) },
 		func() error { return parseMTU(c, w.MTU) },
-		func() error { return parseOptions(c, keys) },
-		func() error { return resolveMAC(c, &w, cniArgs) },
+		func() error { return parseOptions(c, given) },
+		func() error { return readCNIArgs(c, &w, cniArgs) },
 		func() error { return validate(c) },
 		func() error { return checkResultVersion(c) },
 	}
@@ -126,6 +133,35 @@ func Load(stdin []byte, cniArgs string) (*Conf, error) {
 		}
 	}
 	return c, nil
+}
+
+// jsonError describes a config encoding/json cannot decode. A known key of
+// the wrong JSON type is named by its path ("runtimeConfig.mac").
+func jsonError(err error) *types.Error {
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return invalid("invalid JSON config: want an object, got a JSON %s", clipText(typeErr.Value))
+	case errors.As(err, &typeErr):
+		return invalid("invalid JSON config: %s: want %s, got a JSON %s",
+			strings.TrimPrefix(typeErr.Field, "NetConf."), jsonKind(typeErr.Type), clipText(typeErr.Value))
+	}
+	return invalid("invalid JSON config: %s", clipText(err.Error()))
+}
+
+// jsonKind says which JSON value decodes to t.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "a " + t.Kind().String()
 }
 
 func invalid(format string, a ...any) *types.Error {
@@ -140,13 +176,13 @@ func checkNetConf(c *Conf) error {
 	// against it (CHECK); a broken one is refused before anything changes.
 	if c.RawPrevResult != nil {
 		if err := version.ParsePrevResult(&c.NetConf); err != nil {
-			return invalid("prevResult: %v", err)
+			return invalid("prevResult: %s", clipText(err.Error()))
 		}
 	}
 	switch c.LogLevel {
 	case "", "error", "warning", "info", "debug":
 	default:
-		return invalid("logLevel %q: want error, warning, info or debug", c.LogLevel)
+		return invalid("logLevel %s: want error, warning, info or debug", quote(c.LogLevel))
 	}
 	return nil
 }
@@ -158,10 +194,10 @@ func parseLinks(c *Conf, links []wireLink) error {
 	seen := map[string]bool{}
 	for i, l := range links {
 		if err := checkIfName(l.Name); err != nil {
-			return invalid("links[%d] %q: %v", i, l.Name, err)
+			return invalid("links[%d] %s: %v", i, quote(l.Name), err)
 		}
 		if seen[l.Name] {
-			return invalid("links: %q is listed twice", l.Name)
+			return invalid("links: %s is listed twice", quote(l.Name))
 		}
 		seen[l.Name] = true
 		c.Links = append(c.Links, l.Name)
@@ -185,21 +221,29 @@ func checkIfName(name string) error {
 	return nil
 }
 
-func parseLinksInContainer(c *Conf, raw json.RawMessage) error {
+// parseBoolKey reads a boolean key that may also be written as the string
+// "true" or "false", as configs for the reference plugin write them.
+func parseBoolKey(key string, raw json.RawMessage, dst *bool) error {
 	if isAbsent(raw) {
 		return nil
 	}
-	var b bool
-	if err := json.Unmarshal(raw, &b); err == nil {
-		c.LinksInContainer = b
+	if b, ok := parseBool(raw); ok {
+		*dst = b
 		return nil
+	}
+	return invalid("%s: want true or false, got %s", key, rawText(raw))
+}
+
+func parseBool(raw json.RawMessage) (value, ok bool) {
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return b, true
 	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err == nil && (s == "true" || s == "false") {
-		c.LinksInContainer = s == "true"
-		return nil
+	if json.Unmarshal(raw, &s) == nil && (s == "true" || s == "false") {
+		return s == "true", true
 	}
-	return invalid("linksInContainer: want true or false, got %s", raw)
+	return false, false
 }
 
 func parseMode(c *Conf, raw json.RawMessage) error {
@@ -231,33 +275,6 @@ func parseMTU(c *Conf, raw json.RawMessage) error {
 
 func isAbsent(raw json.RawMessage) bool {
 	return len(raw) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
-}
-
-// LoadLenient reads what DEL and GC need (network, IPAM, links, where the
-// links came from) without validating the bond options: a runtime calls DEL
-// after a failed ADD with the same bad config, and that DEL must still
-// succeed so the pod can go.
-func LoadLenient(stdin []byte) (*Conf, error) {
-	var w wireConf
-	if err := json.Unmarshal(stdin, &w); err != nil {
-		return nil, invalid("invalid JSON config: %v", err)
-	}
-	c := &Conf{NetConf: w.NetConf, IfNameKey: w.IfName, LogFile: w.LogFile, LogLevel: w.LogLevel}
-	if c.IPAM.Type == "bond" {
-		// ADD refused it, so there is no lease; delegating to ourselves
-		// would start one more plugin per level, without end.
-		c.IPAM.Type = ""
-	}
-	for _, l := range w.Links {
-		if l.Name != "" {
-			c.Links = append(c.Links, l.Name)
-		}
-	}
-	_ = parseLinksInContainer(c, w.LinksInContainer)
-	if v, err := parseEnum(w.Mode, modeNames, false); err == nil {
-		c.Mode = Mode(v)
-	}
-	return c, nil
 }
 
 // checkResultVersion refuses, before anything changes, a config whose

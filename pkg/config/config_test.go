@@ -17,13 +17,13 @@ func TestSeedConfigFromDocument(t *testing.T) {
 	if c.Mode != ActiveBackup {
 		t.Errorf("Mode = %v, want active-backup", c.Mode)
 	}
-	if o, ok := c.Option("failOverMac"); !ok || o.Value != 1 {
+	if o, ok := c.Option(FailOverMac); !ok || o.Value != 1 {
 		t.Errorf("failOverMac = %+v (set %v), want value 1", o, ok)
 	}
-	if ValueName("failOverMac", c.Value("failOverMac", 99)) != "active" {
+	if ValueName(FailOverMac, c.Value(FailOverMac, 99)) != "active" {
 		t.Errorf("failOverMac 1 should be named active")
 	}
-	if o, ok := c.Option("miimon"); !ok || o.Value != 100 {
+	if o, ok := c.Option(Miimon); !ok || o.Value != 100 {
 		t.Errorf("miimon = %+v (set %v), want 100", o, ok)
 	}
 	if c.MTU != 1500 {
@@ -46,6 +46,25 @@ func TestSeedConfigFromDocument(t *testing.T) {
 	}
 	if got := keysOf(c.Options); !slices.Equal(got, []string{"miimon", "failOverMac"}) {
 		t.Errorf("Options = %v, want [miimon failOverMac]", got)
+	}
+}
+
+// testdata/configs/reference-readme-delegate.json is the bond config of the
+// reference plugin's README (a flannel delegate over two host links), as
+// the plugin receives it once flannel has added name, cniVersion and ipam.
+// It loads as it reads, without a warning.
+func TestReferenceREADMEConfig(t *testing.T) {
+	c := mustLoad(t, readTestdata(t, "configs/reference-readme-delegate.json"), "")
+	if c.Mode != ActiveBackup || c.MTU != 1500 || c.LinksInContainer || !slices.Equal(c.Links, []string{"ens3f2", "ens3f2d1"}) {
+		t.Errorf("Conf = %+v", c)
+	}
+	for k, want := range map[Key]uint64{Miimon: 100, FailOverMac: 1, AllSlavesActive: 0} {
+		if o, ok := c.Option(k); !ok || o.Value != want {
+			t.Errorf("%s = %+v (set %v), want %d", k, o, ok, want)
+		}
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings %q", c.Warnings)
 	}
 }
 
@@ -172,7 +191,7 @@ func TestLinks(t *testing.T) {
 
 func TestPrimaryMustBeALink(t *testing.T) {
 	c := mustLoad(t, conf("active-backup", obj{"primary": "net2"}), "")
-	if o, ok := c.Option("primary"); !ok || o.Link != "net2" {
+	if o, ok := c.Option(Primary); !ok || o.Link != "net2" {
 		t.Errorf("primary = %+v", o)
 	}
 	loadErr(t, conf("active-backup", obj{"primary": "net3"}), "", "primary", "net3")
@@ -220,14 +239,26 @@ func TestInvalidJSON(t *testing.T) {
 		"number":         `7`,
 		"trailing comma": `{"mode": "balance-rr",}`,
 		"trailing junk":  string(conf("balance-rr", nil)) + "x",
-		"ipam not obj":   string(conf("balance-rr", obj{"ipam": "host-local"})),
-		"ifname number":  string(conf("balance-rr", obj{"ifname": 5})),
-		"mac number":     string(conf("balance-rr", obj{"mac": 5})),
 	} {
 		t.Run(name, func(t *testing.T) {
-			loadErr(t, []byte(stdin), "")
+			loadErr(t, []byte(stdin), "", "invalid JSON config")
 		})
 	}
+	// A known key of the wrong JSON type is named by its path.
+	for want, extra := range map[string]obj{
+		"ipam: want an object, got a JSON string":                   {"ipam": "host-local"},
+		"ifname: want a string, got a JSON number":                  {"ifname": 5},
+		"mac: want a string, got a JSON number":                     {"mac": 5},
+		"links: want a list, got a JSON string":                     {"links": "net1"},
+		"links: want an object, got a JSON string":                  {"links": []string{"net1", "net2"}},
+		"runtimeConfig.mac: want a string, got a JSON number":       {"runtimeConfig": obj{"mac": 5}},
+		"args.cni.mac: want a string, got a JSON array":             {"args": obj{"cni": obj{"mac": []int{}}}},
+		"name: want a string, got a JSON number":                    {"name": 5},
+		"cni.dev/valid-attachments: want a list, got a JSON object": {"cni.dev/valid-attachments": obj{}},
+	} {
+		loadErr(t, conf("balance-rr", extra), "", "invalid JSON config: "+want)
+	}
+	loadErr(t, []byte(`[1, 2]`), "", "invalid JSON config: want an object, got a JSON array")
 	// JSON null is valid JSON but not a config: refused for lack of links.
 	loadErr(t, []byte("null"), "", "links")
 	loadErr(t, []byte("{}"), "", "links")
@@ -353,4 +384,89 @@ func TestOldVersionsNeedIPAM(t *testing.T) {
 		mustLoad(t, conf("active-backup", obj{"cniVersion": v}), "")
 	}
 	mustLoad(t, conf("active-backup", obj{"cniVersion": "0.3.0", "ipam": nil}), "")
+}
+
+// Error messages quote what the user wrote, clipped: a 1 MiB value must
+// not come back whole into the pod's events and the runtime's log.
+func TestLongValuesAreClipped(t *testing.T) {
+	huge := strings.Repeat("x", 1<<20)
+	digits := strings.Repeat("9", 1<<20)
+	ip := strings.Repeat("1", 1<<20)
+	for _, tc := range []struct {
+		extra    obj
+		cniArgs  string
+		key      string
+		unquoted bool
+	}{
+		{extra: obj{"mode": huge}, key: "mode"},
+		{extra: obj{"mode": json.RawMessage(digits)}, key: "mode"},
+		{extra: obj{"miimon": huge}, key: "miimon"},
+		{extra: obj{"MIIMON": json.RawMessage(digits)}, key: "MIIMON"},
+		{extra: obj{"lacpRate": huge, "mode": "802.3ad"}, key: "lacpRate"},
+		{extra: obj{"arpInterval": 100, "arpIpTargets": []string{huge}}, key: "arpIpTargets"},
+		{extra: obj{"arpInterval": 100, "arpIpTargets": json.RawMessage(`"` + huge + `"`)}, key: "arpIpTargets"},
+		{extra: obj{"adActorSystem": huge, "mode": "802.3ad"}, key: "adActorSystem"},
+		{extra: obj{"primary": huge}, key: "primary"},
+		{extra: obj{"links": []obj{{"name": "net1"}, {"name": huge}}}, key: "links[1]"},
+		{extra: obj{"linksInContainer": huge}, key: "linksInContainer"},
+		{extra: obj{"requirePFRedundancy": huge}, key: "requirePFRedundancy"},
+		{extra: obj{"mtu": huge}, key: "mtu"},
+		{extra: obj{"logLevel": huge}, key: "logLevel"},
+		{extra: obj{"mac": huge}, key: "mac"},
+		{extra: obj{"runtimeConfig": obj{"mac": huge}}, key: "runtimeConfig.mac"},
+		{cniArgs: "MAC=" + huge, key: "CNI_ARGS MAC"},
+		{extra: obj{"prevResult": obj{"cniVersion": "1.0.0", "ips": []obj{{"address": ip}}}}, key: "prevResult"},
+		// Not quoted at all: encoding/json names the type only.
+		{extra: obj{"name": json.RawMessage(digits)}, key: "invalid JSON config: name: ", unquoted: true},
+		{extra: obj{"ipam": json.RawMessage(`{"type":` + digits + `}`)}, key: "invalid JSON config: ipam.type: ", unquoted: true},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			stdin := conf("active-backup", tc.extra)
+			te := loadErr(t, stdin, tc.cniArgs, tc.key)
+			if len(te.Msg) > 512 {
+				t.Errorf("message of %d bytes: %.200q...", len(te.Msg), te.Msg)
+			}
+			if !tc.unquoted && !strings.Contains(te.Msg, "... (") {
+				t.Errorf("message %q does not say the value was clipped", te.Msg)
+			}
+		})
+	}
+	// A primary of 1 MiB that is not among the links, in a mode that
+	// takes it, names the links; a long list of links is clipped too.
+	many := make([]obj, 2000)
+	for i := range many {
+		many[i] = obj{"name": fmt.Sprintf("n%d", i)}
+	}
+	te := loadErr(t, conf("active-backup", obj{"links": many, "primary": "net9"}), "", "primary", "net9")
+	if len(te.Msg) > 512 {
+		t.Errorf("message of %d bytes", len(te.Msg))
+	}
+}
+
+// requirePFRedundancy is ours (the reference has no such key): a boolean,
+// also written as the string "true" or "false" as linksInContainer takes.
+func TestRequirePFRedundancy(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want bool
+	}{{nil, false}, {true, true}, {false, false}, {"true", true}, {"false", false}} {
+		extra := obj{}
+		if tc.v != nil {
+			extra["requirePFRedundancy"] = tc.v
+		}
+		if c := mustLoad(t, conf("active-backup", extra), ""); c.RequirePFRedundancy != tc.want {
+			t.Errorf("requirePFRedundancy %#v: got %v", tc.v, c.RequirePFRedundancy)
+		}
+	}
+	if c := mustLoad(t, conf("active-backup", obj{"RequirePfRedundancy": true}), ""); !c.RequirePFRedundancy {
+		t.Error("requirePFRedundancy not matched ignoring case")
+	}
+	for _, v := range []any{"yes", "True", 1, 0, "", obj{}, []bool{true}} {
+		t.Run(fmt.Sprintf("%#v", v), func(t *testing.T) {
+			te := loadErr(t, conf("active-backup", obj{"requirePFRedundancy": v}), "", "requirePFRedundancy")
+			if !strings.HasPrefix(te.Msg, "requirePFRedundancy: want true or false, got ") {
+				t.Errorf("message %q", te.Msg)
+			}
+		})
+	}
 }

@@ -141,3 +141,13 @@ func TestErrInvalidNetworkConfigIs7(t *testing.T) {
 		t.Fatalf("types.ErrInvalidNetworkConfig = %d, the CNI spec says 7", types.ErrInvalidNetworkConfig)
 	}
 }
+
+// optKey returns the option whose config key is name: test tables name
+// options as a config does.
+func optKey(name string) Key {
+	k, ok := KeyByName(name)
+	if !ok {
+		panic("no option " + name)
+	}
+	return k
+}

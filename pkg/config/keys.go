@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -14,45 +13,11 @@ var topLevelKeys = []string{
 	"capabilities", "ifname", "mode", "links", "linksInContainer", "mtu", "mac", "logFile", "logLevel", "requirePFRedundancy",
 }
 
-// matchOptionKeys rewrites the config's option keys to their canonical
-// spelling. The reference plugin reads its options with encoding/json,
-// which takes an exact match or else a case-insensitive one, so
-// "failoverMac" and "MIIMON" work there and must work here. Two spellings
-// of one option would be silently resolved by key order; they are an error.
-func matchOptionKeys(keys map[string]json.RawMessage) (map[string]json.RawMessage, error) {
-	out := make(map[string]json.RawMessage, len(keys))
-	for k, v := range keys {
-		out[k] = v
-	}
-	for _, spec := range optionSpecs {
-		for _, canon := range []string{spec.key, spec.alias} {
-			if canon == "" {
-				continue
-			}
-			var found []string
-			for k := range keys {
-				if strings.EqualFold(k, canon) {
-					found = append(found, k)
-				}
-			}
-			if len(found) > 1 {
-				sort.Strings(found)
-				return nil, invalid("%s is given more than once (%s); give one", canon, strings.Join(found, ", "))
-			}
-			if len(found) == 1 && found[0] != canon {
-				delete(out, found[0])
-				out[canon] = keys[found[0]]
-			}
-		}
-	}
-	return out, nil
-}
-
 // unknownKeyWarnings names each key nothing reads that is one or two
 // typing slips from a key we know ("miimom"): the plugin ignores unknown
 // keys, as the reference does, but a misspelt option otherwise silently
 // falls back to its default.
-func unknownKeyWarnings(keys map[string]json.RawMessage) []string {
+func unknownKeyWarnings(members []member) []string {
 	known := append([]string(nil), topLevelKeys...)
 	for _, spec := range optionSpecs {
 		known = append(known, spec.key)
@@ -61,12 +26,15 @@ func unknownKeyWarnings(keys map[string]json.RawMessage) []string {
 		}
 	}
 	var warnings []string
-	for k := range keys {
-		if isKnownKey(k, known) || strings.HasPrefix(k, "cni.dev/") {
+	seen := map[string]bool{}
+	for _, m := range members {
+		k := m.key
+		if seen[k] || isKnownKey(k, known) || strings.HasPrefix(k, "cni.dev/") {
 			continue
 		}
+		seen[k] = true
 		if near := nearestKey(k, known); near != "" {
-			warnings = append(warnings, fmt.Sprintf("config key %q is not one the plugin reads and is ignored; did you mean %q?", k, near))
+			warnings = append(warnings, fmt.Sprintf("config key %s is not one the plugin reads and is ignored; did you mean %q?", quote(k), near))
 		}
 	}
 	sort.Strings(warnings)
@@ -91,6 +59,11 @@ func nearestKey(k string, known []string) string {
 	}
 	best, bestDist := "", 3
 	for _, n := range known {
+		// Lengths further apart than the distance sought cannot match;
+		// skipping them keeps a 1 MiB key from costing seconds.
+		if len(k) > len(n)+bestDist || len(n) > len(k)+bestDist {
+			continue
+		}
 		if d := editDistance(strings.ToLower(k), strings.ToLower(n)); d < bestDist {
 			best, bestDist = n, d
 		}

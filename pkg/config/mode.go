@@ -47,13 +47,3 @@ func (s modeSet) String() string {
 	}
 	return fmt.Sprint(names)
 }
-
-// RewritesSlaveMACs reports whether the kernel gives every slave the bond's
-// MAC in this mode (with fail_over_mac none), which an untrusted VF refuses.
-func (m Mode) RewritesSlaveMACs() bool {
-	switch m {
-	case BalanceRR, BalanceXOR, Broadcast, LACP:
-		return true
-	}
-	return false
-}

@@ -122,12 +122,22 @@ type optionSpec struct {
 	usedIn  modeSet  // where it has an effect (zero: as modes); elsewhere a warning
 	needs   Key      // another option that must be set (non-zero) too; noKey: none
 	summary string
+	// reference: the reference plugin reads this key, and so refuses it
+	// where the kernel does; we refuse it there too. Every other option it
+	// ignores, and a config with one the kernel would refuse in the mode
+	// is taken, with the option dropped and a warning.
+	reference bool
 }
 
 // noKey: an option that needs no other.
 const noKey Key = -1
 
 const intMax = math.MaxInt32
+
+// peerNotifDelayMax is the netlink policy's limit (bond_netlink.c
+// delay_range): the kernel refuses more with ERANGE, though sysfs and the
+// other delays take up to intMax.
+const peerNotifDelayMax = 300000
 
 var (
 	arpModes     = modes(BalanceRR, ActiveBackup, BalanceXOR, Broadcast)
@@ -138,10 +148,10 @@ var (
 // optionSpecs is the one table of bond options: the config key, the
 // kernel attribute and wire type, the value's kind and range, the modes.
 var optionSpecs = [numKeys]optionSpec{
-	Miimon:          {key: "miimon", attr: unix.IFLA_BOND_MIIMON, wire: WireU32, kind: kindInt, max: intMax, needs: noKey, summary: "MII link check interval, ms"},
+	Miimon:          {key: "miimon", attr: unix.IFLA_BOND_MIIMON, wire: WireU32, kind: kindInt, max: intMax, needs: noKey, summary: "MII link check interval, ms", reference: true},
 	Updelay:         {key: "updelay", attr: unix.IFLA_BOND_UPDELAY, wire: WireU32, kind: kindInt, max: intMax, needs: Miimon, summary: "ms to wait before using a link that came up"},
 	Downdelay:       {key: "downdelay", attr: unix.IFLA_BOND_DOWNDELAY, wire: WireU32, kind: kindInt, max: intMax, needs: Miimon, summary: "ms to wait before disabling a link that went down"},
-	PeerNotifDelay:  {key: "peerNotifDelay", attr: unix.IFLA_BOND_PEER_NOTIF_DELAY, wire: WireU32, kind: kindInt, max: intMax, needs: Miimon, summary: "ms between peer notifications after failover"},
+	PeerNotifDelay:  {key: "peerNotifDelay", attr: unix.IFLA_BOND_PEER_NOTIF_DELAY, wire: WireU32, kind: kindInt, max: peerNotifDelayMax, needs: Miimon, summary: "ms between peer notifications after failover"},
 	ArpInterval:     {key: "arpInterval", attr: unix.IFLA_BOND_ARP_INTERVAL, wire: WireU32, kind: kindInt, max: intMax, modes: arpModes, needs: noKey, summary: "ARP link check interval, ms"},
 	ArpIPTargets:    {key: "arpIpTargets", attr: unix.IFLA_BOND_ARP_IP_TARGET, wire: WireIPv4List, kind: kindIPv4List, max: 16, modes: arpModes, needs: ArpInterval, summary: "IPv4 addresses to ARP-probe"},
 	NsIP6Targets:    {key: "nsIp6Targets", attr: unix.IFLA_BOND_NS_IP6_TARGET, wire: WireIPv6List, kind: kindIPv6List, max: 16, modes: arpModes, needs: ArpInterval, summary: "IPv6 addresses to NS-probe"},
@@ -150,8 +160,8 @@ var optionSpecs = [numKeys]optionSpec{
 	ArpMissedMax:    {key: "arpMissedMax", attr: unix.IFLA_BOND_MISSED_MAX, wire: WireU8, kind: kindInt, min: 1, max: 255, modes: arpModes, needs: ArpInterval, summary: "missed ARP checks before a link is down"},
 	Primary:         {key: "primary", attr: unix.IFLA_BOND_PRIMARY, wire: WireIfIndex, kind: kindLink, modes: primaryModes, needs: noKey, summary: "preferred slave"},
 	PrimaryReselect: {key: "primaryReselect", attr: unix.IFLA_BOND_PRIMARY_RESELECT, wire: WireU8, kind: kindEnum, names: []string{"always", "better", "failure"}, usedIn: primaryModes, needs: noKey, summary: "when the primary takes over again"},
-	FailOverMac:     {key: "failOverMac", attr: unix.IFLA_BOND_FAIL_OVER_MAC, wire: WireU8, kind: kindEnum, names: []string{"none", "active", "follow"}, usedIn: modes(ActiveBackup), needs: noKey, summary: "slave MAC handling in active-backup"},
-	XmitHashPolicy:  {key: "xmitHashPolicy", attr: unix.IFLA_BOND_XMIT_HASH_POLICY, wire: WireU8, kind: kindEnum, names: []string{"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"}, usedIn: modes(BalanceXOR, LACP, BalanceTLB, BalanceALB), needs: noKey, summary: "transmit hash"},
+	FailOverMac:     {key: "failOverMac", attr: unix.IFLA_BOND_FAIL_OVER_MAC, wire: WireU8, kind: kindEnum, names: []string{"none", "active", "follow"}, usedIn: modes(ActiveBackup), needs: noKey, summary: "slave MAC handling in active-backup", reference: true},
+	XmitHashPolicy:  {key: "xmitHashPolicy", attr: unix.IFLA_BOND_XMIT_HASH_POLICY, wire: WireU8, kind: kindEnum, names: []string{"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"}, usedIn: modes(BalanceXOR, LACP, BalanceTLB, BalanceALB), needs: noKey, summary: "transmit hash", reference: true},
 	LacpRate:        {key: "lacpRate", attr: unix.IFLA_BOND_AD_LACP_RATE, wire: WireU8, kind: kindEnum, names: []string{"slow", "fast"}, modes: modes(LACP), needs: noKey, summary: "LACPDU rate asked of the partner"},
 	LacpActive:      {key: "lacpActive", attr: unix.IFLA_BOND_AD_LACP_ACTIVE, wire: WireU8, kind: kindEnum, names: onOff, modes: modes(LACP), needs: noKey, summary: "send LACPDUs periodically"},
 	AdSelect:        {key: "adSelect", attr: unix.IFLA_BOND_AD_SELECT, wire: WireU8, kind: kindEnum, names: []string{"stable", "bandwidth", "count"}, usedIn: modes(LACP), needs: noKey, summary: "aggregator selection"},
@@ -159,8 +169,8 @@ var optionSpecs = [numKeys]optionSpec{
 	AdUserPortKey:   {key: "adUserPortKey", attr: unix.IFLA_BOND_AD_USER_PORT_KEY, wire: WireU16, kind: kindInt, max: 1023, modes: modes(LACP), needs: noKey, summary: "upper 10 bits of the LACP port key"},
 	AdActorSystem:   {key: "adActorSystem", attr: unix.IFLA_BOND_AD_ACTOR_SYSTEM, wire: WireMAC, kind: kindMAC, modes: modes(LACP), needs: noKey, summary: "LACP system MAC"},
 	MinLinks:        {key: "minLinks", attr: unix.IFLA_BOND_MIN_LINKS, wire: WireU32, kind: kindInt, max: intMax, needs: noKey, summary: "links needed before the bond has carrier"},
-	AllSlavesActive: {key: "allSlavesActive", attr: unix.IFLA_BOND_ALL_SLAVES_ACTIVE, wire: WireU8, kind: kindEnum, names: onOff, needs: noKey, summary: "deliver frames received on inactive slaves"},
-	TlbDynamicLb:    {key: "tlbDynamicLb", attr: unix.IFLA_BOND_TLB_DYNAMIC_LB, wire: WireU8, kind: kindEnum, names: onOff, modes: modes(BalanceTLB, BalanceALB), needs: noKey, summary: "rebalance flows by load"},
+	AllSlavesActive: {key: "allSlavesActive", attr: unix.IFLA_BOND_ALL_SLAVES_ACTIVE, wire: WireU8, kind: kindEnum, names: onOff, needs: noKey, summary: "deliver frames received on inactive slaves", reference: true},
+	TlbDynamicLb:    {key: "tlbDynamicLb", attr: unix.IFLA_BOND_TLB_DYNAMIC_LB, wire: WireU8, kind: kindEnum, names: onOff, modes: modes(BalanceTLB, BalanceALB), needs: noKey, summary: "rebalance flows by load", reference: true},
 	NumGratArp:      {key: "numGratArp", alias: "numUnsolNa", attr: unix.IFLA_BOND_NUM_PEER_NOTIF, wire: WireU8, kind: kindInt, max: 255, needs: noKey, summary: "peer notifications after failover"},
 	ResendIgmp:      {key: "resendIgmp", attr: unix.IFLA_BOND_RESEND_IGMP, wire: WireU32, kind: kindInt, max: 255, needs: noKey, summary: "IGMP reports after failover"},
 	PacketsPerSlave: {key: "packetsPerSlave", attr: unix.IFLA_BOND_PACKETS_PER_SLAVE, wire: WireU32, kind: kindInt, max: 65535, modes: modes(BalanceRR), needs: noKey, summary: "packets per slave before moving on"},

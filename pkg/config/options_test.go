@@ -12,36 +12,43 @@ import (
 var allModes = []Mode{BalanceRR, ActiveBackup, BalanceXOR, Broadcast, LACP, BalanceTLB, BalanceALB}
 
 // kernelRef is written by hand from the kernel's bond_options.c (value
-// tables and unsuppmodes) and the bonding documentation, independently of
-// optionSpecs: TestOptionSpecsMatchReference fails when the two disagree,
-// and TestReferenceBoundaries checks Load's behaviour against this table, so
-// a wrong optionSpecs entry cannot make its own generated tests pass.
+// tables, unsuppmodes, the delay and ARP dependencies), bond_netlink.c (the
+// netlink policy's peer_notif_delay limit) and the bonding documentation,
+// independently of optionSpecs: TestOptionSpecsMatchReference fails when
+// the two disagree, and TestReferenceBoundaries and the fuzz invariants
+// check Load's behaviour against this table, so a wrong optionSpecs entry
+// cannot make its own generated tests pass.
 // modes is the complement of unsuppmodes, except for the ARP target
 // options, which the kernel takes anywhere but which act only with
 // arp_interval, so they share its modes. usedIn is from the bonding
 // documentation and the transmit paths (xmit_hash_policy is used by
 // balance-xor, 802.3ad, and by balance-tlb/alb with tlb_dynamic_lb 0).
+// needs: the kernel refuses a delay while miimon is 0 (EPERM), and the ARP
+// options do nothing without arp_interval. reference: the reference plugin
+// (k8snetworkplumbingwg/bond-cni) reads the key; it ignores all others.
 var kernelRef = map[string]struct {
-	kind     valueKind
-	min, max uint64
-	names    []string
-	modes    []Mode // where the kernel takes it; nil: every mode
-	usedIn   []Mode // where it acts, if not everywhere it is taken
+	kind      valueKind
+	min, max  uint64
+	names     []string
+	modes     []Mode // where the kernel takes it; nil: every mode
+	usedIn    []Mode // where it acts, if not everywhere it is taken
+	needs     string
+	reference bool
 }{
-	"miimon":          {kind: kindInt, max: math.MaxInt32},
-	"updelay":         {kind: kindInt, max: math.MaxInt32},
-	"downdelay":       {kind: kindInt, max: math.MaxInt32},
-	"peerNotifDelay":  {kind: kindInt, max: math.MaxInt32},
+	"miimon":          {kind: kindInt, max: math.MaxInt32, reference: true},
+	"updelay":         {kind: kindInt, max: math.MaxInt32, needs: "miimon"},
+	"downdelay":       {kind: kindInt, max: math.MaxInt32, needs: "miimon"},
+	"peerNotifDelay":  {kind: kindInt, max: 300000, needs: "miimon"},
 	"arpInterval":     {kind: kindInt, max: math.MaxInt32, modes: []Mode{BalanceRR, ActiveBackup, BalanceXOR, Broadcast}},
-	"arpIpTargets":    {kind: kindIPv4List, max: 16, modes: []Mode{BalanceRR, ActiveBackup, BalanceXOR, Broadcast}},
-	"nsIp6Targets":    {kind: kindIPv6List, max: 16, modes: []Mode{BalanceRR, ActiveBackup, BalanceXOR, Broadcast}},
-	"arpValidate":     {kind: kindEnum, names: []string{"none", "active", "backup", "all", "filter", "filter_active", "filter_backup"}, modes: []Mode{BalanceRR, ActiveBackup, BalanceXOR, Broadcast}},
-	"arpAllTargets":   {kind: kindEnum, names: []string{"any", "all"}, modes: []Mode{BalanceRR, ActiveBackup, BalanceXOR, Broadcast}},
-	"arpMissedMax":    {kind: kindInt, min: 1, max: 255, modes: []Mode{BalanceRR, ActiveBackup, BalanceXOR, Broadcast}},
+	"arpIpTargets":    {kind: kindIPv4List, max: 16, modes: []Mode{BalanceRR, ActiveBackup, BalanceXOR, Broadcast}, needs: "arpInterval"},
+	"nsIp6Targets":    {kind: kindIPv6List, max: 16, modes: []Mode{BalanceRR, ActiveBackup, BalanceXOR, Broadcast}, needs: "arpInterval"},
+	"arpValidate":     {kind: kindEnum, names: []string{"none", "active", "backup", "all", "filter", "filter_active", "filter_backup"}, modes: []Mode{BalanceRR, ActiveBackup, BalanceXOR, Broadcast}, needs: "arpInterval"},
+	"arpAllTargets":   {kind: kindEnum, names: []string{"any", "all"}, modes: []Mode{BalanceRR, ActiveBackup, BalanceXOR, Broadcast}, needs: "arpInterval"},
+	"arpMissedMax":    {kind: kindInt, min: 1, max: 255, modes: []Mode{BalanceRR, ActiveBackup, BalanceXOR, Broadcast}, needs: "arpInterval"},
 	"primary":         {kind: kindLink, modes: []Mode{ActiveBackup, BalanceTLB, BalanceALB}},
 	"primaryReselect": {kind: kindEnum, names: []string{"always", "better", "failure"}, usedIn: []Mode{ActiveBackup, BalanceTLB, BalanceALB}},
-	"failOverMac":     {kind: kindEnum, names: []string{"none", "active", "follow"}, usedIn: []Mode{ActiveBackup}},
-	"xmitHashPolicy":  {kind: kindEnum, names: []string{"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"}, usedIn: []Mode{BalanceXOR, LACP, BalanceTLB, BalanceALB}},
+	"failOverMac":     {kind: kindEnum, names: []string{"none", "active", "follow"}, usedIn: []Mode{ActiveBackup}, reference: true},
+	"xmitHashPolicy":  {kind: kindEnum, names: []string{"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"}, usedIn: []Mode{BalanceXOR, LACP, BalanceTLB, BalanceALB}, reference: true},
 	"lacpRate":        {kind: kindEnum, names: []string{"slow", "fast"}, modes: []Mode{LACP}},
 	"lacpActive":      {kind: kindEnum, names: []string{"off", "on"}, modes: []Mode{LACP}},
 	"adSelect":        {kind: kindEnum, names: []string{"stable", "bandwidth", "count"}, usedIn: []Mode{LACP}},
@@ -49,13 +56,17 @@ var kernelRef = map[string]struct {
 	"adUserPortKey":   {kind: kindInt, max: 1023, modes: []Mode{LACP}},
 	"adActorSystem":   {kind: kindMAC, modes: []Mode{LACP}},
 	"minLinks":        {kind: kindInt, max: math.MaxInt32},
-	"allSlavesActive": {kind: kindEnum, names: []string{"off", "on"}},
-	"tlbDynamicLb":    {kind: kindEnum, names: []string{"off", "on"}, modes: []Mode{BalanceTLB, BalanceALB}},
+	"allSlavesActive": {kind: kindEnum, names: []string{"off", "on"}, reference: true},
+	"tlbDynamicLb":    {kind: kindEnum, names: []string{"off", "on"}, modes: []Mode{BalanceTLB, BalanceALB}, reference: true},
 	"numGratArp":      {kind: kindInt, max: 255},
 	"resendIgmp":      {kind: kindInt, max: 255},
 	"packetsPerSlave": {kind: kindInt, max: 65535, modes: []Mode{BalanceRR}},
 	"lpInterval":      {kind: kindInt, min: 1, max: math.MaxInt32},
 }
+
+// refAlias is the kernel's other name for an option (num_unsol_na is
+// num_grat_arp), which configs may use.
+var refAlias = map[string]string{"numUnsolNa": "numGratArp"}
 
 func refAllows(key string, m Mode) bool {
 	ms := kernelRef[key].modes
@@ -95,23 +106,33 @@ func TestOptionSpecsMatchReference(t *testing.T) {
 		if s.summary == "" {
 			t.Errorf("%s: no summary", s.key)
 		}
+		needs := ""
+		if s.needs != noKey {
+			needs = s.needs.String()
+		}
+		if needs != ref.needs || s.reference != ref.reference {
+			t.Errorf("%s: needs %q, reference %v; want %q, %v", s.key, needs, s.reference, ref.needs, ref.reference)
+		}
+		if s.alias != "" && refAlias[s.alias] != s.key {
+			t.Errorf("%s: alias %q not in refAlias", s.key, s.alias)
+		}
 	}
 	for k := range kernelRef {
 		if !seen[k] {
 			t.Errorf("%s: in kernelRef but missing from optionSpecs", k)
 		}
 	}
-	if !slices.Equal(OptionKeys(), keysOfSpecs()) {
-		t.Errorf("OptionKeys() = %v", OptionKeys())
+	for i, k := range Keys() {
+		if int(k) != i || k.String() != optionSpecs[i].key {
+			t.Errorf("Keys()[%d] = %d (%s), want %s", i, k, k, optionSpecs[i].key)
+		}
+		if byName, ok := KeyByName(k.String()); !ok || byName != k {
+			t.Errorf("KeyByName(%q) = %d, %v", k, byName, ok)
+		}
 	}
-}
-
-func keysOfSpecs() []string {
-	var keys []string
-	for _, s := range optionSpecs {
-		keys = append(keys, s.key)
+	if len(Keys()) != len(kernelRef) {
+		t.Errorf("%d keys, kernelRef has %d", len(Keys()), len(kernelRef))
 	}
-	return keys
 }
 
 // modeFor picks a mode that takes key: active-backup when it can (so that
@@ -132,9 +153,9 @@ func modeFor(spec optionSpec) Mode {
 func companions(spec optionSpec, v any) obj {
 	extra := obj{}
 	switch spec.needs {
-	case "miimon":
+	case Miimon:
 		extra["miimon"] = 1 // every delay is a multiple of 1
-	case "arpInterval":
+	case ArpInterval:
 		extra["arpInterval"] = 100
 		if spec.kind != kindIPv4List && spec.kind != kindIPv6List {
 			extra["arpIpTargets"] = []string{"192.0.2.1"}
@@ -251,24 +272,25 @@ func tooMany(format string, n int) []string {
 // TestEveryOptionValid sets each option of optionSpecs to each of its valid
 // values, in a mode that takes it, and checks what Load stores.
 func TestEveryOptionValid(t *testing.T) {
-	for _, spec := range optionSpecs {
+	for k, spec := range optionSpecs {
+		key := Key(k)
 		mode := modeFor(spec)
 		for _, vc := range validCases(spec) {
 			t.Run(fmt.Sprintf("%s=%v", spec.key, vc.v), func(t *testing.T) {
 				stdin := conf(mode.String(), merge(companions(spec, vc.v), obj{spec.key: vc.v}))
 				c := mustLoad(t, stdin, "")
-				o, ok := c.Option(spec.key)
+				o, ok := c.Option(key)
 				if !ok {
 					t.Fatalf("%s not stored; options %v", spec.key, keysOf(c.Options))
 				}
-				if o.Key != spec.key {
-					t.Errorf("Key = %q", o.Key)
+				if o.Key != key {
+					t.Errorf("Key = %s", o.Key)
 				}
 				if o.Value != vc.value {
 					t.Errorf("Value = %d, want %d", o.Value, vc.value)
 				}
-				if c.Value(spec.key, 12345) != vc.value {
-					t.Errorf("Conf.Value = %d, want %d", c.Value(spec.key, 12345), vc.value)
+				if c.Value(key, 12345) != vc.value {
+					t.Errorf("Conf.Value = %d, want %d", c.Value(key, 12345), vc.value)
 				}
 				var ips []string
 				for _, ip := range o.IPs {
@@ -283,8 +305,8 @@ func TestEveryOptionValid(t *testing.T) {
 				if o.Link != vc.link {
 					t.Errorf("Link = %q, want %q", o.Link, vc.link)
 				}
-				if spec.kind == kindEnum && ValueName(spec.key, o.Value) != spec.names[vc.value] {
-					t.Errorf("ValueName = %q", ValueName(spec.key, o.Value))
+				if spec.kind == kindEnum && ValueName(key, o.Value) != spec.names[vc.value] {
+					t.Errorf("ValueName = %q", ValueName(key, o.Value))
 				}
 			})
 		}
@@ -304,6 +326,9 @@ func TestEveryOptionInvalid(t *testing.T) {
 	for _, spec := range optionSpecs {
 		mode := modeFor(spec)
 		for _, v := range invalidValues(spec) {
+			if spec.key == "miimon" && v == "-1" {
+				continue // the reference's "not set": TestMiimonReadAsAtoi
+			}
 			t.Run(fmt.Sprintf("%s=%#v", spec.key, v), func(t *testing.T) {
 				stdin := conf(mode.String(), merge(companions(spec, 1), obj{spec.key: v}))
 				loadErr(t, stdin, "", spec.key)
@@ -312,11 +337,14 @@ func TestEveryOptionInvalid(t *testing.T) {
 	}
 }
 
-// TestEveryOptionWrongMode sets each option in every mode that does not
-// take it; the error names the option and the mode.
+// TestEveryOptionWrongMode sets each option, with its companions, in every
+// mode the kernel refuses it in. The reference plugin ignores all such
+// options but tlbDynamicLb: a config with one is taken, the option dropped
+// (the kernel would refuse the whole bond) and named in a warning.
+// tlbDynamicLb the reference refuses outside balance-tlb/alb, and so do we.
 func TestEveryOptionWrongMode(t *testing.T) {
 	n := 0
-	for _, spec := range optionSpecs {
+	for k, spec := range optionSpecs {
 		vcs := validCases(spec)
 		v := vcs[len(vcs)-1].v // a non-zero one for numbers
 		for _, m := range allModes {
@@ -325,8 +353,7 @@ func TestEveryOptionWrongMode(t *testing.T) {
 			}
 			n++
 			t.Run(fmt.Sprintf("%s in %s", spec.key, m), func(t *testing.T) {
-				// The option alone: its companions could be refused first.
-				loadErr(t, conf(m.String(), obj{spec.key: v}), "", spec.key, m.String())
+				checkWrongMode(t, Key(k), m, merge(companions(spec, v), obj{spec.key: v}))
 			})
 		}
 	}
@@ -335,15 +362,45 @@ func TestEveryOptionWrongMode(t *testing.T) {
 	}
 }
 
+// checkWrongMode loads extra in mode m, which the kernel refuses option k
+// in: an error for an option the reference reads, else k is dropped with
+// the warning docs/configuration.md quotes.
+func checkWrongMode(t *testing.T, k Key, m Mode, extra obj) {
+	t.Helper()
+	if kernelRef[k.String()].reference {
+		loadErr(t, conf(m.String(), extra), "", k.String(), m.String())
+		return
+	}
+	c := mustLoad(t, conf(m.String(), extra), "")
+	if o, ok := c.Option(k); ok {
+		t.Errorf("%s kept in mode %s: %+v", k, m, o)
+	}
+	want := fmt.Sprintf("%s is not used in mode %s, which the kernel refuses for it (it applies to %s); ignored, as the reference plugin ignores it",
+		k, m, refModes(k.String()))
+	if !slices.Contains(c.Warnings, want) {
+		t.Errorf("warnings %q lack %q", c.Warnings, want)
+	}
+}
+
+// refModes prints kernelRef's modes for key as the messages list them.
+func refModes(key string) string {
+	var names []string
+	for _, m := range kernelRef[key].modes {
+		names = append(names, m.String())
+	}
+	return "[" + strings.Join(names, " ") + "]"
+}
+
 // TestReferenceBoundaries drives Load from the hand-written kernelRef: the
 // range limits and mode sets, not optionSpecs, decide what must pass.
 func TestReferenceBoundaries(t *testing.T) {
 	for key, ref := range kernelRef {
-		spec, ok := specFor(key)
+		k, ok := KeyByName(key)
 		if !ok {
 			t.Errorf("%s: no spec", key)
 			continue
 		}
+		spec := optionSpecs[k]
 		mode := ActiveBackup
 		if !refAllows(key, mode) {
 			mode = ref.modes[0]
@@ -352,8 +409,8 @@ func TestReferenceBoundaries(t *testing.T) {
 		case kindInt:
 			for _, n := range []uint64{ref.min, ref.max} {
 				c := mustLoad(t, conf(mode.String(), merge(companions(spec, n), obj{key: n})), "")
-				if c.Value(key, n+1) != n {
-					t.Errorf("%s=%d: stored %d", key, n, c.Value(key, n+1))
+				if c.Value(k, n+1) != n {
+					t.Errorf("%s=%d: stored %d", key, n, c.Value(k, n+1))
 				}
 			}
 			loadErr(t, conf(mode.String(), merge(companions(spec, 1), obj{key: ref.max + 1})), "", key)
@@ -363,8 +420,8 @@ func TestReferenceBoundaries(t *testing.T) {
 		case kindEnum:
 			for i, name := range ref.names {
 				c := mustLoad(t, conf(mode.String(), merge(companions(spec, 1), obj{key: name})), "")
-				if c.Value(key, 99) != uint64(i) {
-					t.Errorf("%s=%s: stored %d, want %d", key, name, c.Value(key, 99), i)
+				if c.Value(k, 99) != uint64(i) {
+					t.Errorf("%s=%s: stored %d, want %d", key, name, c.Value(k, 99), i)
 				}
 			}
 			loadErr(t, conf(mode.String(), merge(companions(spec, 1), obj{key: len(ref.names)})), "", key)
@@ -374,7 +431,7 @@ func TestReferenceBoundaries(t *testing.T) {
 				continue
 			}
 			vcs := validCases(spec)
-			loadErr(t, conf(m.String(), obj{key: vcs[len(vcs)-1].v}), "", key, m.String())
+			checkWrongMode(t, k, m, obj{key: vcs[len(vcs)-1].v})
 		}
 	}
 }
@@ -424,7 +481,7 @@ func TestOptionsByHand(t *testing.T) {
 	for _, g := range good {
 		t.Run(fmt.Sprintf("%s %v", g.mode, g.extra), func(t *testing.T) {
 			c := mustLoad(t, conf(g.mode, g.extra), "")
-			o, ok := c.Option(g.key)
+			o, ok := c.Option(optKey(g.key))
 			if !ok || o.Value != g.value {
 				t.Errorf("%s = %+v (set %v), want %d", g.key, o, ok, g.value)
 			}
@@ -432,15 +489,15 @@ func TestOptionsByHand(t *testing.T) {
 	}
 	t.Run("lists and MACs", func(t *testing.T) {
 		c := mustLoad(t, conf("802.3ad", obj{"adActorSystem": "02:AA:bb:cc:dd:ee"}), "")
-		if o, _ := c.Option("adActorSystem"); o.MAC.String() != "02:aa:bb:cc:dd:ee" {
+		if o, _ := c.Option(AdActorSystem); o.MAC.String() != "02:aa:bb:cc:dd:ee" {
 			t.Errorf("adActorSystem = %v", o.MAC)
 		}
 		c = mustLoad(t, conf("active-backup", obj{"arpInterval": 10, "arpIpTargets": []string{"10.0.0.1", "10.0.0.2"}}), "")
-		if o, _ := c.Option("arpIpTargets"); len(o.IPs) != 2 || !o.IPs[1].Equal(net.IPv4(10, 0, 0, 2)) || len(o.IPs[0]) != 4 {
+		if o, _ := c.Option(ArpIPTargets); len(o.IPs) != 2 || !o.IPs[1].Equal(net.IPv4(10, 0, 0, 2)) || len(o.IPs[0]) != 4 {
 			t.Errorf("arpIpTargets = %v", o.IPs)
 		}
 		c = mustLoad(t, conf("active-backup", obj{"arpInterval": 10, "nsIp6Targets": []string{"2001:DB8::1"}}), "")
-		if o, _ := c.Option("nsIp6Targets"); len(o.IPs) != 1 || o.IPs[0].String() != "2001:db8::1" {
+		if o, _ := c.Option(NsIP6Targets); len(o.IPs) != 1 || o.IPs[0].String() != "2001:db8::1" {
 			t.Errorf("nsIp6Targets = %v", o.IPs)
 		}
 	})
@@ -479,18 +536,9 @@ func TestOptionsByHand(t *testing.T) {
 		{"balance-tlb", obj{"tlbDynamicLb": 2}, []string{"tlbDynamicLb"}},
 		{"active-backup", obj{"allSlavesActive": "bogus"}, []string{"allSlavesActive"}},
 		{"active-backup", obj{"primaryReselect": "never"}, []string{"primaryReselect"}},
-		// Options in a mode that does not take them.
-		{"active-backup", obj{"lacpRate": "fast"}, []string{"lacpRate", "active-backup"}},
-		{"balance-xor", obj{"primary": "net1"}, []string{"primary", "balance-xor"}},
-		{"active-backup", obj{"packetsPerSlave": 1}, []string{"packetsPerSlave", "active-backup"}},
-		{"802.3ad", merge(arp, obj{"arpInterval": 100}), []string{"arpInterval", "802.3ad"}},
-		{"802.3ad", obj{"arpInterval": 100}, []string{"arpInterval", "802.3ad"}},
+		// The one option the reference plugin reads and refuses by mode.
 		{"balance-rr", obj{"tlbDynamicLb": "on"}, []string{"tlbDynamicLb", "balance-rr"}},
-		{"balance-alb", obj{"arpInterval": 100}, []string{"arpInterval", "balance-alb"}},
-		{"balance-tlb", obj{"arpValidate": "all"}, []string{"arpValidate", "balance-tlb"}},
-		{"broadcast", obj{"adActorSystem": "02:00:00:00:00:01"}, []string{"adActorSystem", "broadcast"}},
-		{"balance-xor", obj{"lacpActive": "on"}, []string{"lacpActive", "balance-xor"}},
-		{"balance-rr", obj{"nsIp6Targets": []string{"2001:db8::1"}}, []string{"nsIp6Targets"}},
+		{"802.3ad", obj{"tlbDynamicLb": 0}, []string{"tlbDynamicLb", "802.3ad"}},
 	}
 	for _, b := range bad {
 		t.Run(fmt.Sprintf("bad %s %v", b.mode, b.extra), func(t *testing.T) {
@@ -499,31 +547,83 @@ func TestOptionsByHand(t *testing.T) {
 	}
 }
 
+// Options the reference plugin ignores, in a mode the kernel refuses them
+// in (or without the option they need): taken, dropped, and named in a
+// warning, each written out here.
+func TestDroppedOptionsByHand(t *testing.T) {
+	const ignored = "; ignored, as the reference plugin ignores it"
+	for _, tc := range []struct {
+		mode    string
+		extra   obj
+		gone    []Key
+		warning string
+	}{
+		{"active-backup", obj{"lacpRate": "fast"}, []Key{LacpRate},
+			"lacpRate is not used in mode active-backup, which the kernel refuses for it (it applies to [802.3ad])" + ignored},
+		{"active-backup", obj{"adActorSysPrio": 100}, []Key{AdActorSysPrio},
+			"adActorSysPrio is not used in mode active-backup, which the kernel refuses for it (it applies to [802.3ad])" + ignored},
+		{"balance-xor", obj{"primary": "net1"}, []Key{Primary},
+			"primary is not used in mode balance-xor, which the kernel refuses for it (it applies to [active-backup balance-tlb balance-alb])" + ignored},
+		{"balance-xor", obj{"primary": "net9"}, []Key{Primary},
+			"primary is not used in mode balance-xor, which the kernel refuses for it (it applies to [active-backup balance-tlb balance-alb])" + ignored},
+		{"active-backup", obj{"packetsPerSlave": 1}, []Key{PacketsPerSlave},
+			"packetsPerSlave is not used in mode active-backup, which the kernel refuses for it (it applies to [balance-rr])" + ignored},
+		{"802.3ad", obj{"arpInterval": 100, "arpIpTargets": []string{"192.0.2.1"}}, []Key{ArpInterval, ArpIPTargets},
+			"arpIpTargets is not used in mode 802.3ad, which the kernel refuses for it (it applies to [balance-rr active-backup balance-xor broadcast])" + ignored},
+		{"balance-alb", obj{"arpInterval": 100}, []Key{ArpInterval},
+			"arpInterval is not used in mode balance-alb, which the kernel refuses for it (it applies to [balance-rr active-backup balance-xor broadcast])" + ignored},
+		{"broadcast", obj{"adActorSystem": "02:00:00:00:00:01"}, []Key{AdActorSystem},
+			"adActorSystem is not used in mode broadcast, which the kernel refuses for it (it applies to [802.3ad])" + ignored},
+		{"balance-xor", obj{"lacpActive": "on"}, []Key{LacpActive},
+			"lacpActive is not used in mode balance-xor, which the kernel refuses for it (it applies to [802.3ad])" + ignored},
+		{"balance-rr", obj{"nsIp6Targets": []string{"2001:db8::1"}}, []Key{NsIP6Targets},
+			"nsIp6Targets needs a non-zero arpInterval (here not set)" + ignored},
+		{"balance-rr", obj{"arpInterval": 0, "arpValidate": "all"}, []Key{ArpValidate},
+			"arpValidate needs a non-zero arpInterval (here 0)" + ignored},
+		{"active-backup", obj{"miimon": 0, "updelay": 200}, []Key{Updelay},
+			"updelay needs a non-zero miimon (here 0)" + ignored},
+		{"active-backup", obj{"miimon": "0", "downdelay": 0}, []Key{Downdelay},
+			"downdelay needs a non-zero miimon (here 0)" + ignored},
+	} {
+		t.Run(fmt.Sprintf("%s %v", tc.mode, tc.extra), func(t *testing.T) {
+			c := mustLoad(t, conf(tc.mode, tc.extra), "")
+			for _, k := range tc.gone {
+				if o, ok := c.Option(k); ok {
+					t.Errorf("%s kept: %+v", k, o)
+				}
+			}
+			if !slices.Contains(c.Warnings, tc.warning) {
+				t.Errorf("warnings %q lack %q", c.Warnings, tc.warning)
+			}
+		})
+	}
+}
+
 func TestValueName(t *testing.T) {
 	for _, tc := range []struct {
-		key  string
+		k    Key
 		v    uint64
 		want string
 	}{
-		{"failOverMac", 0, "none"}, {"failOverMac", 1, "active"}, {"failOverMac", 2, "follow"}, {"failOverMac", 3, ""},
-		{"xmitHashPolicy", 1, "layer3+4"}, {"lacpRate", 1, "fast"}, {"arpValidate", 6, "filter_backup"},
-		{"miimon", 0, ""}, {"primary", 0, ""}, {"nosuch", 0, ""},
+		{FailOverMac, 0, "none"}, {FailOverMac, 1, "active"}, {FailOverMac, 2, "follow"}, {FailOverMac, 3, ""},
+		{XmitHashPolicy, 1, "layer3+4"}, {LacpRate, 1, "fast"}, {ArpValidate, 6, "filter_backup"},
+		{Miimon, 0, ""}, {Primary, 0, ""}, {numKeys, 0, ""}, {-1, 0, ""},
 	} {
-		if got := ValueName(tc.key, tc.v); got != tc.want {
-			t.Errorf("ValueName(%q, %d) = %q, want %q", tc.key, tc.v, got, tc.want)
+		if got := ValueName(tc.k, tc.v); got != tc.want {
+			t.Errorf("ValueName(%s, %d) = %q, want %q", tc.k, tc.v, got, tc.want)
 		}
 	}
 }
 
 func TestOptionAndValueHelpers(t *testing.T) {
-	c := &Conf{Options: []Option{{Key: "miimon", Value: 0}, {Key: "lacpRate", Value: 1}}}
-	if c.Value("miimon", 7) != 0 {
+	c := &Conf{Options: []Option{{Key: Miimon, Value: 0}, {Key: LacpRate, Value: 1}}}
+	if c.Value(Miimon, 7) != 0 {
 		t.Error("Value of a set zero option should be 0, not the default")
 	}
-	if c.Value("updelay", 7) != 7 {
+	if c.Value(Updelay, 7) != 7 {
 		t.Error("Value of an unset option should be the default")
 	}
-	if _, ok := c.Option("updelay"); ok {
+	if _, ok := c.Option(Updelay); ok {
 		t.Error("Option found an unset key")
 	}
 }

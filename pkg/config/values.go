@@ -9,19 +9,40 @@ import (
 )
 
 // parseUint reads a whole number written as a JSON number or a numeric
-// string ("miimon": "100" is how the reference plugin's users write it).
+// string ("miimon": "100" is how the reference plugin's users write it). A
+// string may carry a sign, as strconv.Atoi, with which the reference reads
+// miimon, takes it: "+100" is 100 and "-0" is 0.
 func parseUint(raw json.RawMessage) (uint64, error) {
-	text := strings.TrimSpace(string(raw))
-	if strings.HasPrefix(text, `"`) {
-		if err := json.Unmarshal(raw, &text); err != nil {
-			return 0, fmt.Errorf("want a whole number, got %s", raw)
+	text, quoted := numberText(raw)
+	if quoted {
+		if v, err := strconv.ParseInt(text, 10, 64); err == nil && v >= 0 {
+			return uint64(v), nil
 		}
+		text = strings.TrimPrefix(text, "+") // beyond int64: the range check refuses it
 	}
 	v, err := strconv.ParseUint(text, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("want a whole number >= 0, got %s", raw)
+		return 0, fmt.Errorf("want a whole number >= 0, got %s", rawText(raw))
 	}
 	return v, nil
+}
+
+// numberText returns a JSON number's text, or a JSON string's contents and
+// true.
+func numberText(raw json.RawMessage) (string, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, true
+	}
+	return strings.TrimSpace(string(raw)), false
+}
+
+// negativeString reports whether raw is a string strconv.Atoi reads as a
+// negative number: the reference plugin then leaves miimon unset.
+func negativeString(raw json.RawMessage) bool {
+	text, quoted := numberText(raw)
+	v, err := strconv.ParseInt(text, 10, 64)
+	return quoted && err == nil && v < 0
 }
 
 // parseEnum reads a kernel value name or its number; on/off options also
@@ -44,25 +65,24 @@ func parseEnum(raw json.RawMessage, names []string, boolOK bool) (uint64, error)
 	}
 	v, err := parseUint(raw)
 	if err != nil || v >= uint64(len(names)) {
-		return 0, fmt.Errorf("want one of %s or 0-%d, got %s", strings.Join(names, ", "), len(names)-1, raw)
+		return 0, fmt.Errorf("want one of %s or 0-%d, got %s", strings.Join(names, ", "), len(names)-1, rawText(raw))
 	}
 	return v, nil
 }
 
-func parseOptions(c *Conf, keys map[string]json.RawMessage) error {
-	for k, spec := range optionSpecs {
-		key, raw := spec.key, keys[spec.key]
-		if spec.alias != "" && isAbsent(raw) {
-			key, raw = spec.alias, keys[spec.alias]
-		} else if spec.alias != "" && !isAbsent(keys[spec.alias]) {
-			return invalid("%s and %s are the same option; give one", spec.key, spec.alias)
-		}
-		if isAbsent(raw) {
+// parseOptions reads each option given. A value that is itself wrong is
+// an error naming the key as spelt, even for options the reference plugin
+// ignores: a typo in a value is worth stopping for.
+func parseOptions(c *Conf, given []givenOption) error {
+	for _, g := range given {
+		if g.key == Miimon && negativeString(g.raw) {
+			c.warnf("%s %s is negative; ignored, as the reference plugin ignores it (the default miimon of %d applies unless arpInterval is given)",
+				g.key, rawText(g.raw), DefaultMiimon)
 			continue
 		}
-		opt, err := parseOption(Key(k), raw)
+		opt, err := parseOption(g.key, g.raw)
 		if err != nil {
-			return invalid("%s: %v", key, err)
+			return invalid("%s: %v", g.name, err)
 		}
 		c.Options = append(c.Options, opt)
 	}
@@ -86,9 +106,10 @@ func parseOption(k Key, raw json.RawMessage) (Option, error) {
 	case kindMAC:
 		opt.MAC, err = parseMAC(raw)
 	case kindLink:
-		err = json.Unmarshal(raw, &opt.Link)
-		if err == nil {
-			err = checkIfName(opt.Link)
+		if json.Unmarshal(raw, &opt.Link) != nil {
+			err = fmt.Errorf("want a link name string, got %s", rawText(raw))
+		} else if err = checkIfName(opt.Link); err != nil {
+			err = fmt.Errorf("%s: %v", quote(opt.Link), err)
 		}
 	}
 	return opt, err
@@ -97,7 +118,7 @@ func parseOption(k Key, raw json.RawMessage) (Option, error) {
 func parseIPs(raw json.RawMessage, v6 bool, max int) ([]net.IP, error) {
 	var list []string
 	if err := json.Unmarshal(raw, &list); err != nil {
-		return nil, fmt.Errorf("want a list of addresses, got %s", raw)
+		return nil, fmt.Errorf("want a list of addresses, got %s", rawText(raw))
 	}
 	if len(list) == 0 || len(list) > max {
 		return nil, fmt.Errorf("want 1-%d addresses, got %d", max, len(list))
@@ -108,25 +129,25 @@ func parseIPs(raw json.RawMessage, v6 bool, max int) ([]net.IP, error) {
 		ip := net.ParseIP(s)
 		switch {
 		case ip == nil:
-			return nil, fmt.Errorf("%q is not an IP address", s)
+			return nil, fmt.Errorf("%s is not an IP address", quote(s))
 		case !v6 && ip.To4() == nil:
-			return nil, fmt.Errorf("%q is not an IPv4 address", s)
+			return nil, fmt.Errorf("%s is not an IPv4 address", quote(s))
 		case v6 && ip.To4() != nil:
-			return nil, fmt.Errorf("%q is not an IPv6 address", s)
+			return nil, fmt.Errorf("%s is not an IPv6 address", quote(s))
 		case ip.IsUnspecified() || ip.IsMulticast(),
 			// The kernel refuses these too (bond_is_ip_target_ok,
 			// bond_is_ip6_target_ok): 0.0.0.0/8 (older kernels refuse
 			// the whole block), 255.255.255.255 and ::1.
 			!v6 && (ip.To4()[0] == 0 || ip.Equal(net.IPv4bcast)),
 			v6 && ip.IsLoopback():
-			return nil, fmt.Errorf("%q cannot be probed", s)
+			return nil, fmt.Errorf("%s cannot be probed", quote(s))
 		}
 		if !v6 {
 			ip = ip.To4()
 		}
 		// The kernel refuses a target that is already in the table.
 		if seen[string(ip)] {
-			return nil, fmt.Errorf("%q is listed twice", s)
+			return nil, fmt.Errorf("%s is listed twice", quote(s))
 		}
 		seen[string(ip)] = true
 		ips = append(ips, ip)
@@ -137,7 +158,7 @@ func parseIPs(raw json.RawMessage, v6 bool, max int) ([]net.IP, error) {
 func parseMAC(raw json.RawMessage) (net.HardwareAddr, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("want a MAC address string, got %s", raw)
+		return nil, fmt.Errorf("want a MAC address string, got %s", rawText(raw))
 	}
 	return parseUnicastMAC(s)
 }
@@ -145,13 +166,13 @@ func parseMAC(raw json.RawMessage) (net.HardwareAddr, error) {
 func parseUnicastMAC(s string) (net.HardwareAddr, error) {
 	mac, err := net.ParseMAC(s)
 	if err != nil || len(mac) != 6 {
-		return nil, fmt.Errorf("%q is not a 6-byte MAC address", s)
+		return nil, fmt.Errorf("%s is not a 6-byte MAC address", quote(s))
 	}
 	if mac[0]&1 != 0 {
-		return nil, fmt.Errorf("%q is a multicast address", s)
+		return nil, fmt.Errorf("%s is a multicast address", quote(s))
 	}
 	if mac.String() == "00:00:00:00:00:00" {
-		return nil, fmt.Errorf("%q is the zero address", s)
+		return nil, fmt.Errorf("%s is the zero address", quote(s))
 	}
 	return mac, nil
 }

@@ -20,9 +20,9 @@ type Logger interface {
 	Warnf(format string, a ...any)
 }
 
-// Record describes a host link for the state record, taken before it
+// Snapshot describes a host link for the state record, taken before it
 // moves: its state, its identity, and its sysctls.
-func Record(link netlink.Link) (state.Link, error) {
+func Snapshot(link netlink.Link) (state.Link, error) {
 	s := bond.StateOf(link)
 	a := link.Attrs()
 	rec := state.Link{Name: s.Name, HostName: a.Name, Index: a.Index, MAC: s.MAC, MTU: s.MTU, Up: s.Up,
@@ -81,7 +81,7 @@ func Return(l state.Link, pod, host ns.NetNS, log Logger) error {
 		if err != nil {
 			return err
 		}
-		if err := bond.Unenslave(link); err != nil {
+		if link, err = bond.Unenslave(link); err != nil {
 			return err
 		}
 		name = unrename(link, l.Name, log)
@@ -96,8 +96,8 @@ func Return(l state.Link, pod, host ns.NetNS, log Logger) error {
 	}
 	if !moved {
 		// Not in the pod: an earlier DEL moved it and failed later, or
-		// it is gone.
-		return RestoreOnHost(l, log)
+		// it is gone (a virtual link the pod deleted).
+		return RestoreOnHost(l, true, log)
 	}
 	link, err := netlinksafe.LinkByName(name)
 	if err != nil {
@@ -107,12 +107,18 @@ func Return(l state.Link, pod, host ns.NetNS, log Logger) error {
 }
 
 // RestoreOnHost gives a recorded host link that is no longer in its pod
-// (the pod's netns is gone, or an earlier DEL moved it) its host name and
-// state. A physical link is found by its PCI address or permanent MAC,
-// never by a name that may now be another link's; a virtual link is
-// destroyed with its netns, and found only under its recorded index.
-func RestoreOnHost(l state.Link, log Logger) error {
+// its host name and state: the pod's netns is gone (podGone), or cannot be
+// opened, or an earlier DEL moved the link. A physical link is found by
+// its PCI address or permanent MAC, never by a name that may now be
+// another link's. A virtual link is destroyed with its netns and found
+// only under its recorded index; one not there counts as gone only when
+// its netns is known to be gone.
+func RestoreOnHost(l state.Link, podGone bool, log Logger) error {
 	link, err := findOnHost(l)
+	if errors.Is(err, errGone) && l.Kind != "" && !podGone {
+		return fmt.Errorf("host link %q (%s) is not on the host, and its pod's netns cannot be opened to see whether "+
+			"it is still there", l.HostName, l.Kind)
+	}
 	if errors.Is(err, errGone) {
 		return nil
 	}
@@ -141,8 +147,20 @@ func findInPod(l state.Link) (netlink.Link, error) {
 			return nil, err
 		}
 	}
-	if !hasIdentity(l) && l.PodIndex == 0 {
+	switch {
+	case !hasIdentity(l) && l.PodIndex == 0:
 		return legacyByName(l.Name, l)
+	case l.PodIndex == 0:
+		// Moved, but the plugin died before it recorded where: a move
+		// keeps the link's name and, unless the pod has it taken, its
+		// index.
+		link, err := netlink.LinkByIndex(l.Index)
+		if err == nil && link.Attrs().Name == l.Name && sameIdentity(link, l) {
+			return link, nil
+		}
+		if err != nil && !bond.IsNotFound(err) {
+			return nil, err
+		}
 	}
 	if l.Kind != "" {
 		return nil, errNotHere
@@ -318,7 +336,7 @@ func ReturnUnrecorded(names []string, bondName string, pod, host ns.NetNS) ([]st
 			if err != nil || link.Attrs().MasterIndex != b.Attrs().Index || Kind(link) != "" {
 				continue
 			}
-			if err := bond.Unenslave(link); err != nil {
+			if link, err = bond.Unenslave(link); err != nil {
 				errs = append(errs, err)
 				continue
 			}

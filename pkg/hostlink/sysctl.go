@@ -69,8 +69,10 @@ func WriteSysctls(name string, want map[string]string) error {
 	})
 	var errs []error
 	for _, k := range keys {
+		// Only keys the link has now are written: their names come from
+		// its directory, so a path built from a record cannot leave it.
 		cur, ok := now[k]
-		if !ok || cur == want[k] || !validSysctlKey(k) {
+		if !ok || cur == want[k] {
 			continue
 		}
 		fam, leaf, _ := strings.Cut(k, "/")
@@ -80,11 +82,4 @@ func WriteSysctls(name string, want map[string]string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// validSysctlKey keeps a key read from a record to one family and one
-// file name: the record is root's own, but a path is built from it.
-func validSysctlKey(k string) bool {
-	fam, leaf, ok := strings.Cut(k, "/")
-	return ok && (fam == "ipv4" || fam == "ipv6") && leaf != "" && leaf != "." && leaf != ".." && !strings.Contains(leaf, "/")
 }

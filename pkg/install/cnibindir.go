@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,9 +14,10 @@ var (
 	// ErrCNIBinDirMissing means the host directory is not there, most often
 	// because the hostPath volume is not mounted where the installer looks.
 	ErrCNIBinDirMissing = errors.New("CNI bin dir does not exist (is the host's CNI bin dir mounted into the pod?)")
-	// ErrCNIBinDirReadOnly means the installer cannot create files there,
-	// e.g. a readOnly hostPath mount or a read-only host filesystem.
-	ErrCNIBinDirReadOnly = errors.New("CNI bin dir is not writable (is it mounted read-only?)")
+	// ErrCNIBinDirReadOnly means the installer cannot create files there:
+	// a readOnly hostPath mount, a read-only host filesystem, or a
+	// directory root may not write without capabilities.
+	ErrCNIBinDirReadOnly = errors.New("CNI bin dir is not writable")
 )
 
 // checkCNIBinDir fails early, with a reason a node admin can act on, before
@@ -34,7 +36,23 @@ func checkCNIBinDir(dir string) error {
 	// access(2) honours read-only mounts (EROFS) even for root, which a
 	// permission-bit check would miss.
 	if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
-		return fmt.Errorf("failed to write to CNI bin dir %q: %w: %w", dir, ErrCNIBinDirReadOnly, err)
+		return fmt.Errorf("failed to write to CNI bin dir %q: %w: %w%s", dir, ErrCNIBinDirReadOnly, err, notWritableHint(info, err))
 	}
 	return nil
+}
+
+// notWritableHint points at what to fix on the node for the two causes a
+// DaemonSet meets: a read-only mount, and a directory that root, running
+// without CAP_DAC_OVERRIDE, may write only as its owner.
+func notWritableHint(info fs.FileInfo, err error) string {
+	switch {
+	case errors.Is(err, unix.EROFS):
+		return " (the volume is mounted readOnly, or the host's filesystem is read-only)"
+	case errors.Is(err, unix.EACCES):
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			return fmt.Sprintf(" (owner uid %d, mode %04o; the installer runs as uid %d without capabilities, so only these bits count)",
+				st.Uid, info.Mode().Perm(), os.Getuid())
+		}
+	}
+	return ""
 }

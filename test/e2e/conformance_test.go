@@ -666,7 +666,7 @@ func TestProbeThreeLinksAndDNS(t *testing.T) {
 	if err := json.Unmarshal([]byte(add.stdout), &r); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Interfaces) != 4 || len(r.DNS.Nameservers) != 1 || r.DNS.Nameservers[0] != "10.72.0.53" || len(r.DNS.Search) != 1 {
+	if len(r.Interfaces) != 1 || len(r.DNS.Nameservers) != 1 || r.DNS.Nameservers[0] != "10.72.0.53" || len(r.DNS.Search) != 1 {
 		t.Errorf("result %s", add.stdout)
 	}
 	b := bondIn(t, p, "bond0")

@@ -35,7 +35,7 @@ var crashCases = []crashCase{
 	{
 		name: "pod links active-backup", mode: "active-backup", primary: true,
 		points: []string{"after-inspect", "record-before-rename", "after-record", "after-bond-create", "after-enslave:1", "after-enslave:2",
-			"after-enslave-all", "after-bond-up", "after-primary", "after-build", "after-ipam-add", "after-ipam-configure"},
+			"after-enslave-all", "after-bond-up", "after-build", "after-ipam-add", "after-ipam-configure"},
 		delPoints: []string{"del-after-ipam", "del-after-release"},
 	},
 	{
@@ -47,7 +47,7 @@ var crashCases = []crashCase{
 	{
 		name: "host links active-backup", hostLinks: true, mode: "active-backup", primary: true,
 		points: []string{"after-inspect", "record-before-rename", "after-record", "after-claim-link:1", "after-claim-link:2", "after-bond-create",
-			"after-enslave:1", "after-enslave:2", "after-enslave-all", "after-bond-up", "after-primary", "after-build",
+			"after-enslave:1", "after-enslave:2", "after-enslave-all", "after-bond-up", "after-build",
 			"after-ipam-add", "after-ipam-configure"},
 		delPoints: []string{"del-after-ipam", "del-after-release", "del-after-return-link:1", "del-after-return-link:2"},
 	},
@@ -68,6 +68,7 @@ func newCrashBed(t *testing.T, c crashCase, i int) *crashBed {
 	if c.hostLinks {
 		n := podCounter.Add(1)
 		links = []string{fmt.Sprintf("hlc%da", n), fmt.Sprintf("hlc%db", n)}
+		allowHostLinks(t, "hlc*")
 		addHostVeths(t, links...)
 		p = newPod(t)
 	} else {

@@ -26,20 +26,30 @@ func hostBondConf(name, mode string, links []string, extra string) string {
 	return strings.Replace(bondConf(name, mode, links, extra), `"linksInContainer":true`, `"linksInContainer":false`, 1)
 }
 
-// addHostVeths creates veths whose named ends are on the host (the test's
-// netns) and whose peers sit on a switch, all up. They are deleted at the
-// end of the test wherever they are.
+// addHostVeths creates veths whose named ends and peers (name+"p") are
+// both on the host (the test's netns), all up: a veth whose peer is in
+// another netns is another pod's link, which the plugin refuses. They are
+// deleted at the end of the test wherever they are.
 func addHostVeths(t *testing.T, names ...string) {
 	t.Helper()
-	s := newSwitch(t)
 	for _, n := range names {
-		s.plug(t, hostNS(t), n)
+		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: n}, PeerName: n + "p"}
+		if err := netlink.LinkAdd(veth); err != nil {
+			t.Fatalf("add veth %s: %v", n, err)
+		}
 		name := n
 		t.Cleanup(func() {
-			if l, err := netlinksafe.LinkByName(name); err == nil {
-				_ = netlink.LinkDel(l)
+			for _, l := range []string{name, name + "p"} {
+				if link, err := netlinksafe.LinkByName(l); err == nil {
+					_ = netlink.LinkDel(link)
+				}
 			}
 		})
+		for _, l := range []string{n, n + "p"} {
+			if err := netlink.LinkSetUp(hostLink(t, l)); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 
@@ -56,11 +66,11 @@ func hostLink(t *testing.T, name string) netlink.Link {
 	return l
 }
 
-// withoutPolicyFile removes the node's host link policy for the test and
-// puts back whatever was there.
-func withoutPolicyFile(t *testing.T) {
+// allowHostLinks writes a node policy that lets pods take the host links
+// matching the patterns, for the test, and puts back whatever was there.
+func allowHostLinks(t *testing.T, patterns ...string) {
 	t.Helper()
-	setPolicyFile(t, nil)
+	setPolicyFile(t, []byte(strings.Join(patterns, "\n")+"\n"))
 }
 
 // setPolicyFile writes the real policy path (the VM is disposable; the
@@ -94,7 +104,7 @@ func setPolicyFile(t *testing.T, content []byte) {
 // bonds them; DEL gives them back with their names, MACs, MTU and up/down
 // state, and releases the lease.
 func TestHostLinksTakenAndReturned(t *testing.T) {
-	withoutPolicyFile(t)
+	allowHostLinks(t, "*")
 	r := newRuntime(t)
 	addHostVeths(t, "hlret1", "hlret2")
 	// Not the defaults, so that restoring them is seen.
@@ -113,7 +123,7 @@ func TestHostLinksTakenAndReturned(t *testing.T) {
 	list, rt := confList(t, hostBondConf(network, "active-backup", []string{"hlret1", "hlret2"}, hostLocal("10.92.0.0/24"))), p.rt("bond0")
 
 	res := r.mustAdd(t, list, rt)
-	if len(res.Interfaces) != 3 || len(res.IPs) != 1 {
+	if len(res.Interfaces) != 1 || res.Interfaces[0].Name != "bond0" || len(res.IPs) != 1 {
 		t.Fatalf("result %+v", res)
 	}
 	host := snapshot(t, hostNS(t))
@@ -152,7 +162,7 @@ type hostRefusal struct {
 // upper device) is refused with the reason, and neither the refused ADD
 // nor the DEL a runtime sends after it changes anything.
 func TestHostLinkRefusedByDefault(t *testing.T) {
-	withoutPolicyFile(t)
+	allowHostLinks(t, "*")
 	cases := []hostRefusal{
 		{name: "IPv4 address", setup: addAddr("hlref1", "10.93.0.1/24"), want: []string{`"hlref1"`, "address 10.93.0.1/24"}},
 		{name: "IPv6 global address", setup: addAddr("hlref1", "2001:db8:93::1/64"), want: []string{`"hlref1"`, "address 2001:db8:93::1/64"}},
@@ -382,7 +392,7 @@ func addVLANWithAddr(link string, id int, cidr string) func(*testing.T) {
 // of the host's, and nothing is left half-moved; the loser's DEL (which a
 // runtime sends after a failed ADD) leaves the winner and the host alone.
 func TestHostLinkRace(t *testing.T) {
-	withoutPolicyFile(t)
+	allowHostLinks(t, "*")
 	addHostVeths(t, "hlrace1", "hlrace2", "hlrace3")
 	const rounds = 10
 	for round := 0; round < rounds; round++ {

@@ -40,7 +40,7 @@ func TestResultShapePerVersion(t *testing.T) {
 			if err := json.Unmarshal(raw, &shape); err != nil {
 				t.Fatal(err)
 			}
-			if len(shape.Interfaces) != 3 || shape.Interfaces[0].Name != "bond0" || shape.Interfaces[0].Sandbox != p.ns.Path() {
+			if len(shape.Interfaces) != 1 || shape.Interfaces[0].Name != "bond0" || shape.Interfaces[0].Sandbox != p.ns.Path() {
 				t.Errorf("interfaces %+v", shape.Interfaces)
 			}
 			if len(shape.IPs) != 1 || shape.IPs[0]["interface"] != float64(0) {

@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 
 	"github.com/bond-cni/bond-cni/pkg/bond"
 	"github.com/bond-cni/bond-cni/pkg/config"
@@ -147,4 +152,64 @@ func kernelOption(t *testing.T, p *pod, key string) string {
 		return nil
 	})
 	return out
+}
+
+// TestPrimaryActiveFromTheStart: with "primary" naming the second link,
+// the bond's active slave is the primary from its first report on; the
+// kernel never makes the other link active and then fails over.
+func TestPrimaryActiveFromTheStart(t *testing.T) {
+	for _, mode := range []string{"active-backup", "balance-tlb", "balance-alb"} {
+		t.Run(mode, func(t *testing.T) {
+			r := newRuntime(t)
+			p, _ := podWithLinks(t, "net1", "net2")
+			var net1 int
+			p.do(t, func() error {
+				l, err := netlinksafe.LinkByName("net1")
+				net1 = l.Attrs().Index
+				return err
+			})
+			stop := watchBonds(t, p)
+			list, rt := confList(t, bondConf("primary-start", mode, pairLinks, `"primary":"net2"`)), p.rt("bond0")
+			r.mustAdd(t, list, rt)
+			defer r.mustDel(t, list, rt)
+			if got := activeSlave(t, p, 10*time.Second); got != "net2" {
+				t.Errorf("active slave %s after ADD, want net2", got)
+			}
+			for _, b := range stop() {
+				if b.ActiveSlave == net1 {
+					t.Errorf("the bond reported net1 (%d) active at some point: it failed over to the primary", net1)
+				}
+			}
+		})
+	}
+}
+
+// watchBonds subscribes to link updates in the pod; stop ends the watch
+// and returns every bond state the kernel reported meanwhile.
+func watchBonds(t *testing.T, p *pod) (stop func() []*netlink.Bond) {
+	t.Helper()
+	ch, done := make(chan netlink.LinkUpdate, 1024), make(chan struct{})
+	h, err := netns.GetFromPath(p.ns.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	if err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{Namespace: &h}); err != nil {
+		t.Fatal(err)
+	}
+	var bonds []*netlink.Bond
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for u := range ch {
+			if b, ok := u.Link.(*netlink.Bond); ok {
+				bonds = append(bonds, b)
+			}
+		}
+	}()
+	return func() []*netlink.Bond {
+		close(done)
+		<-collected
+		return bonds
+	}
 }

@@ -37,8 +37,8 @@ func TestSeedConfigOverTwoLinks(t *testing.T) {
 	list, rt := confList(t, seedConfig), p.rt("bond0")
 
 	res := r.mustAdd(t, list, rt)
-	if len(res.Interfaces) != 3 || res.Interfaces[0].Name != "bond0" {
-		t.Fatalf("interfaces = %+v, want bond0, net1, net2", res.Interfaces)
+	if len(res.Interfaces) != 1 || res.Interfaces[0].Name != "bond0" || res.Interfaces[0].Sandbox != p.ns.Path() {
+		t.Fatalf("interfaces = %+v, want bond0 alone, in the pod", res.Interfaces)
 	}
 	if len(res.IPs) != 1 || res.IPs[0].Address.String()[:10] != "10.56.217." {
 		t.Fatalf("ips = %+v, want one 10.56.217.x address", res.IPs)

@@ -4,6 +4,7 @@ package sriov
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,21 +112,15 @@ func editBond(edit func(conf map[string]any)) func(*nad.Manifests) error {
 	return func(m *nad.Manifests) error { return bed.EditNAD(m, "demo", "bond-net1", edit) }
 }
 
-// logTo makes the bond plugin log to a file of the test's (under
-// /var/log, the only place the plugin writes a log file) and returns a
+// logTo makes the bond plugin log to a file of the test's own in the
+// plugin's log directory (logFile is a file name there) and returns a
 // reader for it.
 func logTo(t *testing.T, conf map[string]any) func() string {
 	t.Helper()
-	if err := os.MkdirAll("/var/log", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("/var/log", "bond-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "bond.log")
-	conf["logFile"], conf["logLevel"] = path, "info"
+	name := fmt.Sprintf("sriov-test-%d.log", time.Now().UnixNano())
+	path := filepath.Join("/var/log/bond-cni", name)
+	t.Cleanup(func() { os.Remove(path) })
+	conf["logFile"], conf["logLevel"] = name, "info"
 	return func() string {
 		b, _ := os.ReadFile(path)
 		return string(b)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -55,10 +56,11 @@ func buildProgram(root, outDir, pkg, name string, flags ...string) (string, erro
 }
 
 // pluginBinaries builds the project's bond plugin (when cmd/bond has code),
-// also as "bond-failpoints" with -tags failpoints for the crash tests, and
-// the node agent as "bond-agent", and returns them with the cached
-// reference plugins, as host paths.
-func pluginBinaries(root, outDir string) ([]string, error) {
+// or takes the prebuilt one given, also builds it as "bond-failpoints" with
+// -tags failpoints for the crash tests, builds the node agent as
+// "bond-agent", and returns them with the cached reference plugins, as
+// host paths.
+func pluginBinaries(root, outDir, prebuilt string) ([]string, error) {
 	refs, err := referencePluginBinaries(root)
 	if err != nil {
 		return nil, err
@@ -67,7 +69,7 @@ func pluginBinaries(root, outDir string) ([]string, error) {
 		logf("cmd/bond has no Go files yet; /opt/cni/bin gets the reference plugins only")
 		return refs, nil
 	}
-	bond, err := buildProgram(root, outDir, "./cmd/bond", "bond")
+	bond, err := bondPlugin(root, outDir, prebuilt)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +90,28 @@ func pluginBinaries(root, outDir string) ([]string, error) {
 		bins = append(bins, agent)
 	}
 	return bins, nil
+}
+
+// bondPlugin builds ./cmd/bond, or copies the prebuilt binary under the
+// name the runtime looks for, and says which one the tests get.
+func bondPlugin(root, outDir, prebuilt string) (string, error) {
+	if prebuilt == "" {
+		return buildProgram(root, outDir, "./cmd/bond", "bond")
+	}
+	data, err := os.ReadFile(prebuilt)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(outDir, "bond")
+	if err := os.WriteFile(out, data, 0o755); err != nil {
+		return "", err
+	}
+	about, err := exec.Command(out, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("prebuilt plugin %s does not run: %w", prebuilt, err)
+	}
+	logf("plugin: prebuilt %s, sha256 %x, %s", prebuilt, sha256.Sum256(data), strings.TrimSpace(string(about)))
+	return out, nil
 }
 
 // referencePluginBinaries installs the pinned plugins once into

@@ -148,7 +148,7 @@ func (s *session) buildTests(patterns []string, run string) (payload, error) {
 		pl.steps = append(pl.steps, hostStep{name: filepath.Base(bin), bin: bin,
 			relDir: relDir(s.root, p.dir), args: s.testArgs(run), isTest: true})
 	}
-	pl.plugins, err = pluginBinaries(s.root, s.work)
+	pl.plugins, err = pluginBinaries(s.root, s.work, s.opts.plugin)
 	return pl, err
 }
 
@@ -206,7 +206,7 @@ func (s *session) buildProgramPayload(pkg string, args []string) (payload, error
 	if err != nil {
 		return payload{}, err
 	}
-	plugins, err := pluginBinaries(s.root, s.work)
+	plugins, err := pluginBinaries(s.root, s.work, s.opts.plugin)
 	return payload{steps: []hostStep{{name: name, bin: bin, relDir: ".", args: args}}, plugins: plugins}, err
 }
 
@@ -226,7 +226,7 @@ func runShellCommand(ctx context.Context, args []string) int {
 		return fail("%v", err)
 	}
 	defer s.close()
-	plugins, err := pluginBinaries(s.root, s.work)
+	plugins, err := pluginBinaries(s.root, s.work, s.opts.plugin)
 	if err != nil {
 		return fail("%v", err)
 	}

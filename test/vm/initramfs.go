@@ -77,7 +77,7 @@ func baseKey(k guestKernel, mods []kernelModule) (string, error) {
 
 func writeBase(w io.Writer, k guestKernel, mods []kernelModule) error {
 	if err := checkStatic(busyboxPath); err != nil {
-		return err
+		return fmt.Errorf("%w; install busybox-static", err)
 	}
 	c := newCPIOWriter(w)
 	// The kernel opens /dev/console for init before anything is mounted:
@@ -104,7 +104,7 @@ func writeBase(w io.Writer, k guestKernel, mods []kernelModule) error {
 	return c.close()
 }
 
-// checkStatic refuses a dynamically linked busybox: the guest has no libc.
+// checkStatic refuses a dynamically linked binary: the guest has no libc.
 func checkStatic(p string) error {
 	f, err := elf.Open(p)
 	if err != nil {
@@ -113,7 +113,7 @@ func checkStatic(p string) error {
 	defer f.Close()
 	for _, prog := range f.Progs {
 		if prog.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked; install busybox-static", p)
+			return fmt.Errorf("%s is dynamically linked and the guest has no libc", p)
 		}
 	}
 	return nil

@@ -140,6 +140,9 @@ type Attachment struct {
 	// CapabilityArgs go to plugins that declare the capability, such as
 	// the deviceID of an allocated VF.
 	CapabilityArgs map[string]any
+	// DeviceInfo is the device plugin's word on the device it allocated
+	// to this network, which Multus puts in the network-status.
+	DeviceInfo *DeviceInfo
 }
 
 // Attachments resolves the pod's networks annotation against the NADs.

@@ -115,6 +115,10 @@ func RunSeed(ctx context.Context, r Reporter, c SeedConfig) *SeedOutcome {
 		r.Check("read the pod's links", err)
 		r.Printf("%s", Indent(text, "  "))
 	}
+	r.Section("The pod's network-status, as Multus records it")
+	r.Printf("%s", Indent(statusJSON(s.Pod.NetworkStatuses()), "  "))
+	r.Check("network-status lists each network once, the VFs with their device-info and the bond with its address",
+		checkNetworkStatus(s.Pod, bondAtt))
 	r.Section("The bond")
 	out.Bond = bondAtt.IfName
 	checkEndState(r, s, bondAtt, out)

@@ -171,6 +171,7 @@ func (s *SRIOV) beforeAdd(a *nad.Attachment) error {
 	// host-device reads pciBusID; SR-IOV CNI reads deviceID, which is
 	// what Multus fills in from the device plugin.
 	conf["pciBusID"], conf["deviceID"] = vf.PCI, vf.PCI
+	a.DeviceInfo = &nad.DeviceInfo{Type: "pci", Version: "1.1.0", PCI: &nad.PCIDevice{PCIAddress: vf.PCI}}
 	a.Config, err = json.Marshal(conf)
 	return err
 }

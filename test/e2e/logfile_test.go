@@ -1,0 +1,161 @@
+//go:build kernel
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The plugin's own log directory: logFile names a file in it.
+const pluginLogDir = "/var/log/bond-cni"
+
+// addWithLogFile runs ADD (and DEL at the end of the test) with logFile
+// set as given, at debug level, and returns ADD's run.
+func addWithLogFile(t *testing.T, logFile, extra string) execResult {
+	t.Helper()
+	add, del := runWithLogFile(t, logFile, extra)
+	t.Cleanup(func() { mustOK(t, "DEL", del()) })
+	return add
+}
+
+// runWithLogFile runs ADD with logFile set as given, at debug level, and
+// returns its run and a DEL of the same attachment.
+func runWithLogFile(t *testing.T, logFile, extra string) (execResult, func() execResult) {
+	t.Helper()
+	p, _ := podWithLinks(t, "net1", "net2")
+	conf := bondConf("log-file", "active-backup", pairLinks, joinExtra(extra, fmt.Sprintf(`"logLevel":"debug","logFile":%q`, logFile)))
+	return probeRun(t, "ADD", p, "bond0", conf), func() execResult { return probeRun(t, "DEL", p, "bond0", conf) }
+}
+
+// TestLogFileOnlyInPluginDir: logFile is a plain file name in the
+// plugin's own directory, which ADD creates root-only; the file is
+// created 0600. Any other value (a path under /var/log/containers, "..",
+// a path in /etc, a name that is a symlink, the directory itself replaced
+// by a symlink) is not used, with a warning on stderr, and the command
+// goes on; nothing is written outside the directory.
+func TestLogFileOnlyInPluginDir(t *testing.T) {
+	requireKernel(t)
+	if err := os.MkdirAll("/var/log", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a file name is written in the plugin's directory", func(t *testing.T) {
+		os.RemoveAll(pluginLogDir)
+		res := addWithLogFile(t, "e2e.log", "")
+		mustOK(t, "ADD", res)
+		path := filepath.Join(pluginLogDir, "e2e.log")
+		t.Cleanup(func() { os.Remove(path) })
+		assertMode(t, pluginLogDir, os.ModeDir|0o700)
+		assertMode(t, path, 0o600)
+		if data, err := os.ReadFile(path); err != nil || !strings.Contains(string(data), "ADD done") {
+			t.Errorf("log %s: %v %q", path, err, data)
+		}
+	})
+	outside := []string{"/var/log/containers/e2e-evil.log", "/etc/bond-e2e-evil.sh", "../bond-e2e-evil.log", "/var/log/bond-e2e-evil.log"}
+	for _, f := range outside {
+		t.Run(f, func(t *testing.T) {
+			res := addWithLogFile(t, f, "")
+			mustOK(t, "ADD", res)
+			assertNotUsed(t, res, f)
+			for _, written := range []string{f, filepath.Join(pluginLogDir, f), "/var/log/bond-e2e-evil.log"} {
+				if _, err := os.Stat(written); err == nil && !strings.HasPrefix(written, "../") {
+					os.Remove(written)
+					t.Errorf("the plugin created %s", written)
+				}
+			}
+		})
+	}
+	t.Run("a name that is a symlink", func(t *testing.T) {
+		mustOK(t, "first ADD", addWithLogFile(t, "e2e-first.log", ""))
+		target := "/etc/bond-e2e-link-target"
+		link := filepath.Join(pluginLogDir, "e2e-link.log")
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(link); os.Remove(filepath.Join(pluginLogDir, "e2e-first.log")) })
+		res := addWithLogFile(t, "e2e-link.log", "")
+		mustOK(t, "ADD", res)
+		assertNotUsed(t, res, "e2e-link.log")
+		if _, err := os.Stat(target); err == nil {
+			os.Remove(target)
+			t.Errorf("the plugin wrote %s through a symlink", target)
+		}
+	})
+	t.Run("the directory replaced by a symlink", func(t *testing.T) {
+		os.RemoveAll(pluginLogDir)
+		target := t.TempDir()
+		if err := os.Symlink(target, pluginLogDir); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(pluginLogDir) })
+		res := addWithLogFile(t, "e2e.log", "")
+		mustOK(t, "ADD", res)
+		assertNotUsed(t, res, "e2e.log")
+		if entries, _ := os.ReadDir(target); len(entries) > 0 {
+			t.Errorf("the plugin wrote into %s through a symlinked directory", target)
+		}
+	})
+}
+
+func assertNotUsed(t *testing.T, res execResult, logFile string) {
+	t.Helper()
+	if !strings.Contains(res.stderr, "logFile") || !strings.Contains(res.stderr, "not used") {
+		t.Errorf("stderr does not say logFile %q was not used: %q", logFile, res.stderr)
+	}
+}
+
+func assertMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	st, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode() != want {
+		t.Errorf("%s has mode %v, want %v", path, st.Mode(), want)
+	}
+}
+
+// logLine is how every line the plugin writes starts.
+var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT[0-9:.]+Z bond\[[^\]]*\] (error|warning|info|step) \+\d+us: `)
+
+// TestLogLinesCannotBeForged: text from the config that reaches the log,
+// here through the IPAM plugin's error about a subnet holding newlines
+// and an escape sequence, cannot start a line of its own or write control
+// characters: every line in the file and on stderr, of ADD and of the DEL
+// after it (which host-local refuses too, for the same subnet), is one of
+// the plugin's.
+func TestLogLinesCannotBeForged(t *testing.T) {
+	requireKernel(t)
+	if err := os.MkdirAll("/var/log", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	forged := "10.9.9.0/24\n2026-11-30T00:00:00.000Z bond[forged] error +1us: FORGED\x1b[2J\r"
+	subnet, _ := json.Marshal(forged)
+	ipam := fmt.Sprintf(`"ipam":{"type":"host-local","subnet":%s}`, subnet)
+	res, del := runWithLogFile(t, "e2e-forge.log", ipam)
+	path := filepath.Join(pluginLogDir, "e2e-forge.log")
+	t.Cleanup(func() { os.Remove(path) })
+	if res.exit == 0 {
+		t.Fatal("ADD succeeded with a subnet holding newlines")
+	}
+	res.stderr += del().stderr
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"log file": string(data), "stderr": res.stderr} {
+		if !strings.Contains(text, "FORGED") {
+			t.Errorf("%s does not carry the IPAM error at all: %q", name, text)
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+			if !logLine.MatchString(line) || strings.ContainsAny(line, "\x1b\r") || strings.Contains(line, "bond[forged]") && strings.HasPrefix(line, "2026-11-30T00:00:00.000Z") {
+				t.Errorf("%s has a line that is not the plugin's own: %q", name, line)
+			}
+		}
+	}
+}
