@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 #
 # Image for the bond CNI plugin: /bond is the plugin, /bond-installer copies
-# it into the node's CNI bin dir (see deploy/daemonset.yaml).
+# it into the node's CNI bin dir, /bond-agent serves the bonds' metrics
+# (see deploy/daemonset.yaml).
 #
 # Two ways to build it; both end in the same last stage, so they give the
 # same layout, entrypoint, labels and user:
@@ -12,7 +13,8 @@
 #       packs the static binaries "make build" made in bin/, with buildah,
 #       without a registry or a daemon. It runs
 #       buildah bud --build-arg BINARIES=prebuilt --build-arg VERSION=... -f Dockerfile bin/
-#       (the build context is the folder holding bond and bond-installer).
+#       (the build context is the folder holding bond, bond-installer and
+#       bond-agent).
 #
 # With podman build or buildah bud (1.28), spell out --build-arg
 # BINARIES=build for the Go build: they decide which stages to skip from the
@@ -21,7 +23,8 @@
 # The Go build runs on the builder's own platform and cross-compiles, so a
 # multi-platform build (--platform linux/amd64,linux/arm64) needs no emulation.
 
-# Which stage provides /out/bond and /out/bond-installer: "build" or "prebuilt".
+# Which stage provides /out/bond, /out/bond-installer and /out/bond-agent:
+# "build" or "prebuilt".
 ARG BINARIES=build
 
 FROM --platform=$BUILDPLATFORM golang:1.26 AS build
@@ -40,7 +43,7 @@ RUN GOOS=$TARGETOS GOARCH=$TARGETARCH make build VERSION="${VERSION}" BIN=/out
 
 # The binaries as "make build" left them; the build context is that folder.
 FROM scratch AS prebuilt
-COPY bond bond-installer /out/
+COPY bond bond-installer bond-agent /out/
 
 FROM ${BINARIES} AS binaries
 # A stage with no instruction of its own is left behind by buildah 1.28 (its
@@ -48,7 +51,7 @@ FROM ${BINARIES} AS binaries
 # the build cleans up after itself.
 WORKDIR /out
 
-# Nothing but the two binaries: no shell, no package manager, nothing to patch.
+# Nothing but the three binaries: no shell, no package manager, nothing to patch.
 FROM scratch
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="bond-cni" \
@@ -57,6 +60,7 @@ LABEL org.opencontainers.image.title="bond-cni" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=binaries /out/bond /bond
 COPY --from=binaries /out/bond-installer /bond-installer
+COPY --from=binaries /out/bond-agent /bond-agent
 # Root, because the host's CNI bin dir is owned by root.
 USER 0:0
 ENTRYPOINT ["/bond-installer", "-sleep"]

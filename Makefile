@@ -66,6 +66,7 @@ bench: go
 build: go
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/bond ./cmd/bond
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/bond-installer ./cmd/installer
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/bond-agent ./cmd/agent
 
 ## image: the release image from make build's binaries, with buildah: no registry, no daemon
 # The Dockerfile's "prebuilt" stage copies bin/ (the build context) where

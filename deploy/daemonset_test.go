@@ -21,17 +21,23 @@ func daemonSet(t *testing.T) *appsv1.DaemonSet {
 	return only[*appsv1.DaemonSet](t, loadManifests(t, "."))
 }
 
-// installer finds the installer container by its name: the pod may run
-// other containers beside it.
-func installer(t *testing.T, ds *appsv1.DaemonSet) corev1.Container {
+// container returns the DaemonSet's container of that name.
+func container(t *testing.T, ds *appsv1.DaemonSet, name string) corev1.Container {
 	t.Helper()
 	for _, c := range ds.Spec.Template.Spec.Containers {
-		if c.Name == InstallerContainer {
+		if c.Name == name {
 			return c
 		}
 	}
-	t.Fatalf("DaemonSet has no container named %q", InstallerContainer)
+	t.Fatalf("DaemonSet has no container %q", name)
 	return corev1.Container{}
+}
+
+// installer finds the installer container by its name: the agent runs
+// beside it.
+func installer(t *testing.T, ds *appsv1.DaemonSet) corev1.Container {
+	t.Helper()
+	return container(t, ds, InstallerContainer)
 }
 
 func TestDaemonSetRunsOnEveryLinuxNode(t *testing.T) {
@@ -87,20 +93,22 @@ func TestDaemonSetMountsHostCNIBinDirWhereInstallerWrites(t *testing.T) {
 }
 
 func TestDaemonSetResourcesAreSetAndSmall(t *testing.T) {
-	res := installer(t, daemonSet(t)).Resources
 	ceiling := map[corev1.ResourceName]resource.Quantity{
 		corev1.ResourceCPU:    resource.MustParse("200m"),
 		corev1.ResourceMemory: resource.MustParse("128Mi"),
 	}
-	for name, most := range ceiling {
-		req, hasReq := res.Requests[name]
-		lim, hasLim := res.Limits[name]
-		if !hasReq || !hasLim {
-			t.Errorf("%s: request and limit must both be set, got %v / %v", name, res.Requests, res.Limits)
-			continue
-		}
-		if req.Cmp(lim) > 0 || lim.Cmp(most) > 0 {
-			t.Errorf("%s: request %s, limit %s; want request <= limit <= %s", name, &req, &lim, &most)
+	for _, c := range daemonSet(t).Spec.Template.Spec.Containers {
+		res := c.Resources
+		for name, most := range ceiling {
+			req, hasReq := res.Requests[name]
+			lim, hasLim := res.Limits[name]
+			if !hasReq || !hasLim {
+				t.Errorf("%s %s: request and limit must both be set, got %v / %v", c.Name, name, res.Requests, res.Limits)
+				continue
+			}
+			if req.Cmp(lim) > 0 || lim.Cmp(most) > 0 {
+				t.Errorf("%s %s: request %s, limit %s; want request <= limit <= %s", c.Name, name, &req, &lim, &most)
+			}
 		}
 	}
 }
@@ -139,9 +147,15 @@ func TestKustomizationListsEveryManifestAndNothingElse(t *testing.T) {
 }
 
 // TestImageIsOneKnob checks the image is named once, untagged, in the
-// DaemonSet, and tagged only by the kustomization's images entry.
+// DaemonSet, and tagged only by the kustomization's images entry; the
+// agent runs from the same image, so it always matches the plugin's
+// record format.
 func TestImageIsOneKnob(t *testing.T) {
-	image := installer(t, daemonSet(t)).Image
+	ds := daemonSet(t)
+	image := installer(t, ds).Image
+	if agent := container(t, ds, "agent").Image; agent != image {
+		t.Errorf("agent image %q, installer image %q: want one image", agent, image)
+	}
 	k := only[*kustomization](t, loadManifests(t, "."))
 
 	if strings.ContainsAny(image, ":@") {

@@ -21,7 +21,7 @@ import (
 )
 
 // manifestDirs are the folders whose every *.yaml must decode.
-var manifestDirs = []string{".", "../examples"}
+var manifestDirs = []string{".", "monitoring", "../examples"}
 
 // manifest is one YAML document, decoded.
 type manifest struct {
@@ -56,8 +56,10 @@ type kustomization struct {
 }
 
 var (
-	nadGVK           = schema.GroupVersionKind{Group: "k8s.cni.cncf.io", Version: "v1", Kind: "NetworkAttachmentDefinition"}
-	kustomizationGVK = schema.GroupVersionKind{Group: "kustomize.config.k8s.io", Version: "v1beta1", Kind: "Kustomization"}
+	nadGVK            = schema.GroupVersionKind{Group: "k8s.cni.cncf.io", Version: "v1", Kind: "NetworkAttachmentDefinition"}
+	kustomizationGVK  = schema.GroupVersionKind{Group: "kustomize.config.k8s.io", Version: "v1beta1", Kind: "Kustomization"}
+	prometheusRuleGVK = schema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "PrometheusRule"}
+	podMonitorGVK     = schema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "PodMonitor"}
 )
 
 // strictDecoder knows the built-in kinds the manifests use and refuses
@@ -86,6 +88,12 @@ func decodeStrict(doc []byte) (any, error) {
 	case kustomizationGVK:
 		k := &kustomization{}
 		return k, yaml.UnmarshalStrict(doc, k)
+	case prometheusRuleGVK:
+		r := &prometheusRule{}
+		return r, yaml.UnmarshalStrict(doc, r)
+	case podMonitorGVK:
+		m := &podMonitor{}
+		return m, yaml.UnmarshalStrict(doc, m)
 	}
 	obj, _, err := strictDecoder.Decode(doc, nil, nil)
 	return obj, err
@@ -200,6 +208,8 @@ func TestStrictDecodingRefusesUnknownFields(t *testing.T) {
 		"Pod":       "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: c, imag: x}]}\n",
 		"NAD":       "apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata: {name: x}\nspec: {confg: '{}'}\n",
 		"Kustomize": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresourcez: []\n",
+		"Rule":      "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: x}\nspec: {groups: [{name: g, rules: [{alert: a, expr: x, fro: 1m}]}]}\n",
+		"Monitor":   "apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: x}\nspec: {podMetricsEndpoint: []}\n",
 		"unknown":   "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: x}\n",
 	}
 	for name, doc := range cases {

@@ -83,7 +83,7 @@ func readArchive(path string) (*ociArchive, error) {
 }
 
 // tarMembers reads every regular file of the archive into memory; an image
-// of two binaries is small.
+// of three binaries is small.
 func tarMembers(path string) (map[string][]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -128,9 +128,9 @@ func TestArchiveLoadsUnderItsName(t *testing.T) {
 	}
 }
 
-// TestImageHoldsTheTwoBinariesOnly: no shell, no package manager; the
-// plugin and the installer, root-owned and executable.
-func TestImageHoldsTheTwoBinariesOnly(t *testing.T) {
+// TestImageHoldsTheThreeBinariesOnly: no shell, no package manager; the
+// plugin, the installer and the node agent, root-owned and executable.
+func TestImageHoldsTheThreeBinariesOnly(t *testing.T) {
 	a := bed.release.archive
 	var names []string
 	for name, f := range a.files {
@@ -140,8 +140,8 @@ func TestImageHoldsTheTwoBinariesOnly(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	if !slices.Equal(names, []string{"/bond", "/bond-installer"}) || len(a.dirs) > 0 {
-		t.Errorf("image holds files %v and directories %v, want /bond and /bond-installer only", names, a.dirs)
+	if !slices.Equal(names, []string{"/bond", "/bond-agent", "/bond-installer"}) || len(a.dirs) > 0 {
+		t.Errorf("image holds files %v and directories %v, want /bond, /bond-agent and /bond-installer only", names, a.dirs)
 	}
 	if a.config.Config.User != "0:0" {
 		t.Errorf("image user %q, want 0:0", a.config.Config.User)

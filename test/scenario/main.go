@@ -119,7 +119,15 @@ func run(ctx context.Context, p *printer, env bed.Env, f *flags) int {
 	figures := &figures{}
 
 	p.Part("The source document's pod: two SR-IOV VFs from two PFs, bonded active-backup")
-	out := bed.RunSeed(ctx, p, seed)
+	withAgent := seed
+	view := startAgentView(p, f.cniPath, podNS, podName)
+	if view != nil {
+		withAgent.During = func(*bed.Scenario, *bed.BondState) { view.waitServed(p) }
+	}
+	out := bed.RunSeed(ctx, p, withAgent)
+	if view != nil {
+		view.report(p)
+	}
 	figures.vf = out.Failover
 	figures.bond = out.BondState
 

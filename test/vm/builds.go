@@ -57,8 +57,9 @@ func buildProgram(root, outDir, pkg, name string, flags ...string) (string, erro
 
 // pluginBinaries builds the project's bond plugin (when cmd/bond has code),
 // or takes the prebuilt one given, also builds it as "bond-failpoints" with
-// -tags failpoints for the crash tests, and returns them with the cached
-// reference plugins, as host paths.
+// -tags failpoints for the crash tests, builds the node agent as
+// "bond-agent", and returns them with the cached reference plugins, as
+// host paths.
 func pluginBinaries(root, outDir, prebuilt string) ([]string, error) {
 	refs, err := referencePluginBinaries(root)
 	if err != nil {
@@ -78,7 +79,17 @@ func pluginBinaries(root, outDir, prebuilt string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(refs, bond, crashable), nil
+	bins := append(refs, bond, crashable)
+	// The node agent rides along for test/agent and the demo; it is no
+	// CNI plugin, but CNI_PATH is where tests find the project's binaries.
+	if hasGoFiles(filepath.Join(root, "cmd", "agent")) {
+		agent, err := buildProgram(root, outDir, "./cmd/agent", "bond-agent")
+		if err != nil {
+			return nil, err
+		}
+		bins = append(bins, agent)
+	}
+	return bins, nil
 }
 
 // bondPlugin builds ./cmd/bond, or copies the prebuilt binary under the
