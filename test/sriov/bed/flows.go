@@ -364,16 +364,20 @@ func checkEndState(r Reporter, s *Scenario, bondAtt *nad.Attachment, out *SeedOu
 	}
 	// A VF brought up (by host-device, then again by enslaving) reports
 	// carrier only when its driver's link watchdog next runs (igbvf: every
-	// 2 s), so give the slaves' MII status a moment to read up.
+	// 2 s), so wait for the slaves' MII status to read up; the checks
+	// below say what is still wrong if it never does.
 	start := time.Now()
-	for !allMIIUp(st, bc.Links) && time.Since(start) < 10*time.Second {
-		time.Sleep(50 * time.Millisecond)
-		if st, err = ReadBond(s.Pod.NetNS, bondAtt.IfName); err != nil {
-			r.Check("read bond "+bondAtt.IfName, err)
-			return
+	werr := wait.Until("every slave's MII status reads up", func() error {
+		now, err := ReadBond(s.Pod.NetNS, bondAtt.IfName)
+		if err != nil {
+			return err
 		}
-	}
-	if d := time.Since(start); d > 100*time.Millisecond {
+		st = now
+		return want(allMIIUp(st, bc.Links), "%s", strings.TrimSpace(st.Render()))
+	})
+	if werr != nil {
+		r.Printf("(%v)", werr)
+	} else if d := time.Since(start); d > 100*time.Millisecond {
 		r.Printf("(every slave's MII status read up %s after the ADD returned)", Ms(d))
 	}
 	out.BondState = st
