@@ -123,15 +123,17 @@ func (f *Failover) Run() (*FailoverResult, error) {
 	}
 	res.CutAt = time.Now()
 	if err := cut.Cut(); err != nil {
+		// Half a cut (the cable pulled, the PF still up) is still a
+		// change to the test bed: give back whatever part of it happened.
 		w.Stop()
-		return res, fmt.Errorf("cut (%s): %w", res.Cut, err)
+		return res, errors.Join(fmt.Errorf("cut (%s): %w", res.Cut, err), restoreErr(cut.Restore()))
 	}
 	res.CutReturned = time.Now()
 	runErr := f.awaitSwitch(res, w, p)
 	if runErr == nil {
 		runErr = f.restore(res, cut, w, p)
-	} else if rerr := cut.Restore(); rerr != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("restore after a failed failover: %w", rerr))
+	} else {
+		runErr = errors.Join(runErr, restoreErr(cut.Restore()))
 	}
 	res.Events = w.Stop()
 	res.Whole = p.Stop(200 * time.Millisecond)
@@ -140,6 +142,13 @@ func (f *Failover) Run() (*FailoverResult, error) {
 	}
 	f.analyse(res)
 	return res, runErr
+}
+
+func restoreErr(err error) error {
+	if err != nil {
+		return fmt.Errorf("restore after a failed failover: %w", err)
+	}
+	return nil
 }
 
 // awaitSwitch waits for the bond to name a new active slave, and for
