@@ -152,3 +152,16 @@ func (r *recorder) Check(what string, err error) bool {
 	r.failed = r.failed || err != nil
 	return err == nil
 }
+
+// A PF left down, cut or with another MTU is a difference, named.
+func TestHostDiffNamesPFs(t *testing.T) {
+	before := &HostState{PFs: map[string]PFState{"eth0": {Up: true, MTU: 1500, Carrier: true}, "eth1": {Up: true, MTU: 1500, Carrier: true}}}
+	now := &HostState{PFs: map[string]PFState{"eth0": {Up: false, MTU: 1500, Carrier: false}, "eth1": {Up: true, MTU: 1500, Carrier: true}}}
+	d := now.Diff(before)
+	if len(d) != 1 || !strings.Contains(d[0], "PF eth0: was UP mtu 1500 carrier on; now DOWN mtu 1500 carrier off") {
+		t.Errorf("diff %q", d)
+	}
+	if d := before.HardwareDiff(before); len(d) != 0 {
+		t.Errorf("a snapshot differs from itself: %q", d)
+	}
+}

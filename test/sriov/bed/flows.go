@@ -766,7 +766,7 @@ func teardown(ctx context.Context, r Reporter, s *Scenario, out *SeedOutcome) []
 	if after != nil {
 		r.Printf("the host after the pod:\n%s", strings.TrimRight(after.Render(), "\n"))
 	}
-	r.Check("the host is as it was before the pod (VFs, names, MACs, MTU, trust, no bond, no lease, no record)", diffErr(diff))
+	r.Check("the host is as it was before the pod (PFs, VFs, names, MACs, MTU, trust, no bond, no lease, no record)", diffErr(diff))
 	return diff
 }
 
