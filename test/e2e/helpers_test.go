@@ -24,6 +24,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/bond-cni/bond-cni/test/internal/netenv"
+	"github.com/bond-cni/bond-cni/test/internal/wait"
 )
 
 // requireKernel fails (never skips silently) when the test bed promised a
@@ -38,6 +39,18 @@ func requireKernel(t *testing.T) {
 	}
 	if os.Geteuid() != 0 {
 		t.Fatal("kernel tests need root")
+	}
+}
+
+// waitFor polls cond until it returns nil, and fails the test if it still
+// does not at the one deadline every kernel test shares (60 s, times
+// BOND_TEST_TIME_SCALE). cond returns why it is not there yet; the last
+// reason is in the failure. Use it wherever a test waits for the kernel,
+// never a fixed sleep.
+func waitFor(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	if err := wait.Until(what, cond); err != nil {
+		t.Fatal(err)
 	}
 }
 

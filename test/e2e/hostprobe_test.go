@@ -12,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/testutils"
@@ -314,27 +313,18 @@ func unmountPod(t *testing.T, p *pod) {
 	}
 }
 
-// waitHost polls until every name is (present) or is not (!present) a
+// waitHost waits until every name is (present) or is not (!present) a
 // link on the host; the kernel tears a netns down asynchronously.
-func waitHost(t *testing.T, present bool, d time.Duration, names ...string) {
+func waitHost(t *testing.T, present bool, names ...string) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		ok := true
+	waitFor(t, fmt.Sprintf("links %v on the host: %v", names, present), func() error {
 		for _, n := range names {
-			_, err := netlinksafe.LinkByName(n)
-			if (err == nil) != present {
-				ok = false
+			if _, err := netlinksafe.LinkByName(n); (err == nil) != present {
+				return fmt.Errorf("%s: %v", n, err)
 			}
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("links %v present=%v not reached within %v", names, !present, d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestHostProbeDelNetnsGone: the runtime deleted the pod's netns before
@@ -358,7 +348,7 @@ func TestHostProbeDelNetnsGone(t *testing.T) {
 				t.Fatalf("leases after ADD: %v", l)
 			}
 			unmountPod(t, p)
-			waitHost(t, false, 5*time.Second, a, b)
+			waitHost(t, false, a, b)
 			mustOK(t, "DEL with the netns gone", probeRun(t, "DEL", p, "bond0", conf))
 			want := before
 			want.host = map[string]linkFacts{}
@@ -388,7 +378,7 @@ func TestHostProbeDelNetnsGoneVFs(t *testing.T) {
 	before := captureNode(t, nil, network)
 	mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
 	unmountPod(t, p)
-	waitHost(t, true, 10*time.Second, a, b)
+	waitHost(t, true, a, b)
 	t.Logf("after the netns went: %s %+v, %s %+v", a, snapshot(t, hostNS(t))[a], b, snapshot(t, hostNS(t))[b])
 	mustOK(t, "DEL with the netns gone", probeRun(t, "DEL", p, "bond0", conf))
 	assertNodeUnchanged(t, "node after DEL", before, captureNode(t, nil, network))
@@ -408,7 +398,7 @@ func TestHostProbeGCRestoresVFsOfGoneNetns(t *testing.T) {
 	gcEnv := map[string]string{"CNI_COMMAND": "GC", "CNI_PATH": cniEnv("", p, "")["CNI_PATH"]}
 	gc := withKey(t, conf, "cni.dev/valid-attachments", `[]`)
 	unmountPod(t, p)
-	waitHost(t, true, 10*time.Second, a, b)
+	waitHost(t, true, a, b)
 	mustOK(t, "GC", execPlugin(t, pluginPath(t, "bond"), gcEnv, gc))
 	assertNodeUnchanged(t, "node after GC", before, captureNode(t, nil, network))
 }
