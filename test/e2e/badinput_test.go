@@ -259,6 +259,7 @@ func linkWithSmallMaxMTU(name string) func(*testing.T, *pod) {
 		if len(pfs) == 0 {
 			t.Skip("BOND_TEST_PFS is not set: no NIC with a capped MTU")
 		}
+		guardTestBed(t)
 		p.do(t, func() error {
 			l, err := netlinksafe.LinkByName(name)
 			if err != nil {

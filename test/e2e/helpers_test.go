@@ -25,6 +25,7 @@ import (
 
 	"github.com/bond-cni/bond-cni/test/internal/netenv"
 	"github.com/bond-cni/bond-cni/test/internal/wait"
+	"github.com/bond-cni/bond-cni/test/sriov/bed"
 )
 
 // requireKernel fails (never skips silently) when the test bed promised a
@@ -52,6 +53,15 @@ func waitFor(t *testing.T, what string, cond func() error) {
 	if err := wait.Until(what, cond); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// guardTestBed makes a test that touches the bed's SR-IOV PFs or VFs (or
+// the QEMU links behind them) put them back: if they differ when the test
+// ends, the test fails by name and they are restored for the next test.
+// Call it before the test changes anything.
+func guardTestBed(t *testing.T) {
+	t.Helper()
+	bed.GuardHost(t, bed.FromEnv())
 }
 
 // runtime is a libcni client with its own result cache, like one

@@ -416,6 +416,7 @@ func hostVFsForGoneNetns(t *testing.T) (string, string) {
 	if len(pfs) < 2 {
 		t.Skip("BOND_TEST_PFS names fewer than two PFs")
 	}
+	guardTestBed(t)
 	var vfs []bed.VF
 	for _, pf := range pfs[:2] {
 		list, err := bed.VFsOf(pf)

@@ -89,9 +89,13 @@ const (
 	standIns    = "test/scenario/testdata/sriov-host-device.yaml"
 )
 
-// seed is the document's pod over VF 0 of each PF, with the peer.
+// seed is the document's pod over VF 0 of each PF, with the peer. Every
+// test that touches the VFs makes one, so this is where the test bed is
+// guarded: a test that leaves a VF or PF changed fails by name, and the
+// next starts clean.
 func seed(t *testing.T, env bed.Env) bed.SeedConfig {
 	t.Helper()
+	bed.GuardHost(t, env)
 	pools, err := bed.PoolsFromEnv(env)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/bond-cni/bond-cni/test/internal/wait"
+	"github.com/bond-cni/bond-cni/test/sriov/bed"
 	"github.com/bond-cni/bond-cni/test/vmctl"
 )
 
@@ -291,7 +292,7 @@ func TestControlChannelCutsPFLink(t *testing.T) {
 	pf := testPFs(t)[0]
 	netdev := strings.Fields(os.Getenv("BOND_TEST_PF_NETDEVS") + " pf0")[0]
 	waitCarrier(t, pf, true)
-	t.Cleanup(func() { vmctl.SetLink(netdev, true) })
+	bed.GuardHost(t, bed.FromEnv()) // reconnects the link if the test stops midway
 
 	start := time.Now()
 	if err := vmctl.SetLink(netdev, false); err != nil {
