@@ -17,6 +17,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
 
+	"github.com/bond-cni/bond-cni/test/internal/precond"
 	"github.com/bond-cni/bond-cni/test/sriov/bed"
 )
 
@@ -414,7 +415,7 @@ func hostVFsForGoneNetns(t *testing.T) (string, string) {
 	withoutPolicyFile(t)
 	pfs := strings.Fields(os.Getenv("BOND_TEST_PFS"))
 	if len(pfs) < 2 {
-		t.Skip("BOND_TEST_PFS names fewer than two PFs")
+		precond.Missing(t, "two igb SR-IOV PFs in BOND_TEST_PFS (it names %d)", len(pfs))
 	}
 	guardTestBed(t)
 	var vfs []bed.VF

@@ -11,28 +11,19 @@ import (
 	"time"
 
 	"github.com/bond-cni/bond-cni/test/internal/nad"
+	"github.com/bond-cni/bond-cni/test/internal/precond"
 	"github.com/bond-cni/bond-cni/test/sriov/bed"
 	"github.com/bond-cni/bond-cni/test/vmctl"
 )
-
-// missing fails in the test VM, which promises everything these tests
-// need, and skips elsewhere.
-func missing(t *testing.T, env bed.Env, what string) {
-	t.Helper()
-	if env.InVM {
-		t.Fatalf("the test VM lacks %s", what)
-	}
-	t.Skipf("not in the test VM, and %s", what)
-}
 
 func requireKernel(t *testing.T) bed.Env {
 	t.Helper()
 	env := bed.FromEnv()
 	if env.CNIPath == "" {
-		missing(t, env, "CNI_PATH is not set")
+		precond.Missing(t, "CNI_PATH is not set (run through go run ./test/vm test)")
 	}
 	if os.Geteuid() != 0 {
-		missing(t, env, "the tests need root")
+		precond.Missing(t, "the kernel tests need root")
 	}
 	return env
 }
@@ -42,7 +33,7 @@ func requireVFs(t *testing.T) bed.Env {
 	t.Helper()
 	env := requireKernel(t)
 	if err := env.CheckSRIOV(); err != nil {
-		missing(t, env, "SR-IOV VFs: "+err.Error())
+		precond.Missing(t, "igb SR-IOV VFs and a peer NIC (BOND_TEST_PFS, BOND_TEST_PEER): %v", err)
 	}
 	return env
 }
@@ -50,7 +41,7 @@ func requireVFs(t *testing.T) bed.Env {
 func requireControl(t *testing.T, env bed.Env) {
 	t.Helper()
 	if !vmctl.Available() || len(env.PFNetdevs) < len(env.PFs) {
-		missing(t, env, "the host control channel (BOND_TEST_CTL) and the PFs' QEMU netdev ids")
+		precond.Missing(t, "the QEMU control channel (BOND_TEST_CTL) and the PFs' QEMU netdev ids")
 	}
 }
 

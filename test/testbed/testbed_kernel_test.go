@@ -20,22 +20,17 @@ import (
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
 
+	"github.com/bond-cni/bond-cni/test/internal/precond"
 	"github.com/bond-cni/bond-cni/test/internal/wait"
 	"github.com/bond-cni/bond-cni/test/sriov/bed"
 	"github.com/bond-cni/bond-cni/test/vmctl"
 )
 
-// inVM is set by the test VM's init; there every facility must exist.
-func inVM() bool { return os.Getenv("BOND_TEST_VM") == "1" }
-
 // missing fails inside the VM, where the bed must provide what is
 // missing, and skips elsewhere, where it is optional.
 func missing(t *testing.T, what string) {
 	t.Helper()
-	if inVM() {
-		t.Fatalf("the test VM lacks %s", what)
-	}
-	t.Skipf("not in the test VM, and no %s", what)
+	precond.Missing(t, "%s", what)
 }
 
 func requireRoot(t *testing.T) {
