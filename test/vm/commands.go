@@ -253,18 +253,49 @@ func (s *session) testSummary(runErr error) int {
 	for _, b := range t.failedBins {
 		fmt.Printf("testbed: FAILED %s\n", b)
 	}
-	fmt.Printf("kernel tests: %d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped)
+	s.printSkips()
+	fmt.Printf("kernel tests: %d passed, %d failed, %d skipped%s\n", t.passed, t.failed, t.skipped, s.skipNote())
 	fmt.Printf("%d passed, %d failed\n", t.passed, t.failed)
 	switch {
 	case runErr != nil, !t.exitSeen:
 		return 1
 	case t.exitCode != 0, t.failed > 0, len(t.failedBins) > 0:
 		return 1
+	case !s.native && len(t.skips) > 0:
+		fmt.Fprintln(os.Stderr, "testbed: a test skipped in the VM, which provides everything the tests need; a missing precondition there must fail")
+		return 1
 	case t.passed == 0:
 		fmt.Fprintln(os.Stderr, "testbed: no kernel test passed; a run that tests nothing fails")
 		return 1
 	}
 	return 0
+}
+
+// printSkips lists every skipped test and subtest, grouped by the reason
+// it gave, so a run that passes says what it did not test.
+func (s *session) printSkips() {
+	if len(s.t.skips) == 0 {
+		return
+	}
+	where := "in the VM"
+	if s.native {
+		where = "natively"
+	}
+	logf("%d tests and subtests skipped %s, by reason:", len(s.t.skips), where)
+	for _, r := range s.t.skipReasons() {
+		fmt.Printf("testbed:   %s\n", r)
+	}
+}
+
+// skipNote qualifies the summary line when anything skipped.
+func (s *session) skipNote() string {
+	switch {
+	case len(s.t.skips) == 0:
+		return ""
+	case s.native:
+		return fmt.Sprintf(" (natively; %d tests and subtests did not run, for the reasons above)", len(s.t.skips))
+	}
+	return fmt.Sprintf(" (in the VM, where nothing may skip: %d tests and subtests, reasons above)", len(s.t.skips))
 }
 
 // execSummary returns the program's own exit code.

@@ -40,6 +40,61 @@ func TestTallyCountsTopLevelVerdictsOnly(t *testing.T) {
 	}
 }
 
+// goTestOutput is what go test -v prints for skips at top level, in a
+// subtest and in a parallel test.
+const goTestOutput = `=== RUN   TestA
+    x_test.go:3: hello
+    x_test.go:3: skipped outside the test VM: igb SR-IOV VFs
+--- SKIP: TestA (0.00s)
+=== RUN   TestB
+=== RUN   TestB/one
+    x_test.go:5: skipped outside the test VM: igb SR-IOV VFs
+        second line
+=== RUN   TestB/two
+--- PASS: TestB (0.00s)
+    --- SKIP: TestB/one (0.00s)
+    --- PASS: TestB/two (0.00s)
+=== RUN   TestC
+=== PAUSE TestC
+=== CONT  TestC
+    x_test.go:8: skipped outside the test VM: the QEMU control channel
+--- SKIP: TestC (0.00s)
+=== RUN   TestD
+--- SKIP: TestD (0.00s)
+`
+
+func TestTallyRecordsEverySkipWithItsReason(t *testing.T) {
+	var tl tally
+	(&lineSplitter{emit: tl.line}).Write([]byte(goTestOutput))
+	if tl.skipped != 3 || tl.passed != 1 || len(tl.skips) != 4 {
+		t.Fatalf("skipped %d (top level), passed %d, skips %+v", tl.skipped, tl.passed, tl.skips)
+	}
+	want := []string{
+		"2: skipped outside the test VM: igb SR-IOV VFs (TestA, TestB/one)",
+		"1: skipped outside the test VM: the QEMU control channel (TestC)",
+		"1: (no reason given) (TestD)",
+	}
+	if got := tl.skipReasons(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("reasons:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A skip fails a run in the VM, which promises every precondition; a
+// native run passes and says what it skipped.
+func TestSkipsFailOnlyInTheVM(t *testing.T) {
+	for _, native := range []bool{false, true} {
+		tl := &tally{exitSeen: true}
+		(&lineSplitter{emit: tl.line}).Write([]byte(goTestOutput))
+		s := &session{native: native, t: tl}
+		if code := s.testSummary(nil); (code == 0) != native {
+			t.Errorf("native %v: exit %d", native, code)
+		}
+		if note := s.skipNote(); !strings.Contains(note, "4 tests and subtests") {
+			t.Errorf("native %v: summary note %q", native, note)
+		}
+	}
+}
+
 func TestPayloadScriptQuotesAndCollectsExitCodes(t *testing.T) {
 	script := payloadScript([]guestStep{
 		{name: "x.test", path: "/opt/tests/x.test", args: []string{"-test.run=It's"}, dir: "/src/pkg/x", label: true},
