@@ -26,7 +26,6 @@ import (
 // EnvVar names the control tty; the test VM sets it, nothing else does.
 const EnvVar = "BOND_TEST_CTL"
 
-
 var (
 	mu     sync.Mutex // one request at a time on the shared tty
 	port   *os.File
