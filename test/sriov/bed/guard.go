@@ -63,16 +63,19 @@ func allVFs(env Env) ([]VF, error) {
 	return all, nil
 }
 
-// RestoreHost puts the PFs, then their VFs, back as a snapshot saw them.
-// It keeps going past errors and reports them all.
+// RestoreHost puts the PFs, then their VFs, back as a snapshot saw them,
+// touching only those that differ. It keeps going past errors and
+// reports them all.
 func RestoreHost(before *HostState, env Env) error {
 	var errs []error
 	for _, pf := range sortedKeys(before.PFs) {
-		errs = append(errs, restorePF(pf, before.PFs[pf], env.NetdevOf(pf)))
+		if now, err := ReadPF(pf); err != nil || now != before.PFs[pf] {
+			errs = append(errs, restorePF(pf, before.PFs[pf], env.NetdevOf(pf)))
+		}
 	}
 	for _, pci := range sortedKeys(before.VFs) {
 		vf, err := VFByPCI(pci)
-		if err == nil {
+		if err == nil && !vfAsBefore(vf, before.VFs[pci], before.Aliases[pci]) {
 			err = restoreVFNetdev(vf, before.VFs[pci], before.Aliases[pci])
 		}
 		if err != nil {
@@ -80,6 +83,18 @@ func RestoreHost(before *HostState, env Env) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func vfAsBefore(vf VF, want VFState, alias string) bool {
+	now, err := ReadVF(vf)
+	if err != nil || !now.Equal(want) {
+		return false
+	}
+	if now.Netdev == "" {
+		return alias == ""
+	}
+	l, err := netlinksafe.LinkByName(now.Netdev)
+	return err == nil && l.Attrs().Alias == alias
 }
 
 // restorePF reconnects the PF's QEMU link (a cut's other half; there is
