@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/bond-cni/bond-cni/test/internal/wait"
 )
 
 // hostStep is one program of the payload, as built on the host.
@@ -100,7 +102,10 @@ func (s *session) close() {
 func runTestCommand(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	var o options
-	o.register(fs, 15*time.Minute)
+	// Every kernel test takes about 10 min on two quiet cores without KVM
+	// and 20 min when other VMs share them; the tests' own waits fail a
+	// stuck test long before this.
+	o.register(fs, wait.Scaled(60*time.Minute))
 	run := fs.String("run", "", "run only tests matching this regular expression (go test -run)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -169,7 +174,7 @@ func (s *session) testArgs(run string) []string {
 func runExecCommand(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
 	var o options
-	o.register(fs, 15*time.Minute)
+	o.register(fs, wait.Scaled(15*time.Minute))
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
