@@ -35,6 +35,7 @@ func TestGuardHostCatchesAndRestores(t *testing.T) {
 	bed.GuardHost(polluter, env)
 	pollute(t, env, vfs[0])
 	polluter.end()
+	t.Logf("the guard's verdict on the polluting test:\n%s", polluter.errors)
 	for _, w := range []string{"this test left the test bed changed", "PF " + env.PFs[0] + ": was UP", "now DOWN", "mtu 1400", "trust on"} {
 		if !strings.Contains(polluter.errors, w) {
 			t.Errorf("the guard's verdict does not mention %q:\n%s", w, polluter.errors)
