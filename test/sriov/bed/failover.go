@@ -23,11 +23,10 @@ type Failover struct {
 	Interval time.Duration
 	// CutFor picks the cut that takes away the given active slave.
 	CutFor func(active string) (Cut, error)
-	// Settle is how long traffic runs before the cut and after the
-	// restored slave is back, before measuring again: spans of the
-	// measurement, not waits for a state. Each wait (for the switch, for
-	// traffic to resume, for the restored slave) polls against
-	// wait.Deadline.
+	// Settle is how long traffic runs before the cut, so the gap has
+	// replies before it: a span of the measurement, not a wait for a
+	// state. Each wait (for the switch, for traffic to resume, for the
+	// restored slave, for the bond to settle) polls against wait.Deadline.
 	Settle time.Duration
 	// After is how long traffic is measured once the link is back.
 	After time.Duration
@@ -199,7 +198,11 @@ func (f *Failover) restore(res *FailoverResult, cut Cut, w *Watch, p *probe.Prob
 		return err
 	}
 	res.BackAt = time.Now()
-	time.Sleep(f.Settle)
+	// The slave's return may still move the bond (a primary takes the
+	// active role back): measure from when its state stops changing.
+	if _, err := ReadBondSettled(f.Pod, f.Bond); err != nil {
+		return err
+	}
 	from := time.Now()
 	time.Sleep(f.After)
 	res.AfterRestore = p.Window(from, time.Now(), replyGrace())
