@@ -185,6 +185,14 @@ func (c crStripper) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// booted reports whether the guest's init has spoken (its first line
+// names the kernel).
+func (t *tally) booted() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.uname != ""
+}
+
 // exited reports whether the guest printed its exit marker.
 func (t *tally) exited() bool {
 	t.mu.Lock()

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTallyCountsTopLevelVerdictsOnly(t *testing.T) {
@@ -187,4 +191,26 @@ func readCPIONames(t *testing.T, data []byte) []string {
 		}
 	}
 	return names
+}
+
+// A guest whose init never speaks is killed at the boot limit, so the
+// runner can boot again; one that has spoken runs on.
+func TestWaitVMKillsOnlyAStalledBoot(t *testing.T) {
+	run := func(tl *tally, seconds string) error {
+		cmd := exec.Command("sleep", seconds)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		return waitVM(context.Background(), cmd, exited, tl, vmConfig{timeout: time.Minute, bootLimit: time.Second})
+	}
+	if err := run(&tally{}, "60"); !errors.Is(err, errBootStalled) {
+		t.Errorf("a guest silent past the boot limit: %v, want a stalled boot", err)
+	}
+	booted := &tally{}
+	booted.line(markKernel + "6.1.0-57-amd64")
+	if err := run(booted, "3"); errors.Is(err, errBootStalled) {
+		t.Errorf("a guest whose init spoke was killed as stalled: %v", err)
+	}
 }
