@@ -31,7 +31,7 @@ func (s *session) runInVM(ctx context.Context, pl payload) error {
 	s.built = time.Now()
 	cfg := vmConfig{image: image, initrd: initrd, bootLimit: wait.Scaled(bootLimit), interactive: pl.interactive}
 	for attempt := 1; ; attempt++ {
-		cfg.timeout = s.opts.timeout - time.Since(s.built)
+		cfg.timeout = (s.opts.timeout - time.Since(s.built)).Round(time.Second)
 		res := bootVM(ctx, cfg, s.t)
 		s.vmCPU += res.cpu
 		if !errors.Is(res.err, errBootStalled) || attempt == bootAttempts {
