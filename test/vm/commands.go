@@ -102,9 +102,9 @@ func (s *session) close() {
 func runTestCommand(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	var o options
-	// Every kernel test takes about 10 min on two quiet cores without KVM
-	// and 20 min when other VMs share them; the tests' own waits fail a
-	// stuck test long before this.
+	// Every kernel test takes about 8 min on two quiet cores without KVM
+	// and 25 min when other VMs and busy processes share them; the tests'
+	// own waits fail a stuck test long before this.
 	o.register(fs, wait.Scaled(60*time.Minute))
 	run := fs.String("run", "", "run only tests matching this regular expression (go test -run)")
 	if err := fs.Parse(args); err != nil {
