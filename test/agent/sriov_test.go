@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bond-cni/bond-cni/test/internal/agentproc"
+	"github.com/bond-cni/bond-cni/test/internal/precond"
 	"github.com/bond-cni/bond-cni/test/sriov/bed"
 	"github.com/bond-cni/bond-cni/test/vmctl"
 )
@@ -38,11 +39,9 @@ func TestAgentSeesPFCutOverVFs(t *testing.T) {
 	cni := requireKernel(t)
 	env := bed.FromEnv()
 	if err := env.CheckSRIOV(); err != nil || !vmctl.Available() {
-		if env.InVM {
-			t.Fatalf("the test VM lacks SR-IOV VFs or its control channel: %v", err)
-		}
-		t.Skip("needs the SR-IOV test bed")
+		precond.Missing(t, "SR-IOV VFs and the QEMU control channel: %v", err)
 	}
+	bed.GuardHost(t, env)
 	pools, err := bed.PoolsFromEnv(env)
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/bond-cni/bond-cni/pkg/state"
+	"github.com/bond-cni/bond-cni/test/internal/precond"
 )
 
 // badInput is one input the plugin must refuse before it changes anything.
@@ -244,8 +245,9 @@ func linkWithSmallMaxMTU(name string) func(*testing.T, *pod) {
 	return func(t *testing.T, p *pod) {
 		pfs := strings.Fields(os.Getenv("BOND_TEST_PFS"))
 		if len(pfs) == 0 {
-			t.Skip("BOND_TEST_PFS is not set: no NIC with a capped MTU")
+			precond.Missing(t, "an igb PF in BOND_TEST_PFS, a NIC whose largest MTU is below 9500")
 		}
+		guardTestBed(t)
 		p.do(t, func() error {
 			l, err := netlinksafe.LinkByName(name)
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -217,7 +218,7 @@ func TestProbeLinksDownBeforeAdd(t *testing.T) {
 	if !s["net1"].Up || !s["net2"].Up || !s["bond0"].Up {
 		t.Errorf("after ADD: %+v, want bond0, net1, net2 up", s)
 	}
-	waitCarrier(t, p, "bond0", 3*time.Second)
+	waitCarrier(t, p, "bond0")
 	if res := probeRun(t, "CHECK", p, "bond0", withKey(t, conf, "prevResult", add.stdout)); res.exit != 0 {
 		t.Errorf("CHECK: %s", res.stdout)
 	}
@@ -225,21 +226,16 @@ func TestProbeLinksDownBeforeAdd(t *testing.T) {
 	assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
 }
 
-func waitCarrier(t *testing.T, p *pod, name string, d time.Duration) {
+func waitCarrier(t *testing.T, p *pod, name string) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
+	waitFor(t, name+" has carrier and is oper up", func() error {
 		var l netlink.Link
 		p.do(t, func() (err error) { l, err = netlinksafe.LinkByName(name); return err })
-		if l.Attrs().RawFlags&unixIFFLowerUp != 0 && l.Attrs().OperState == netlink.OperUp {
-			return
+		if l.Attrs().RawFlags&unixIFFLowerUp == 0 || l.Attrs().OperState != netlink.OperUp {
+			return fmt.Errorf("oper state %v", l.Attrs().OperState)
 		}
-		if time.Now().After(deadline) {
-			t.Errorf("%s has no carrier after %v (oper %v)", name, d, l.Attrs().OperState)
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 const unixIFFLowerUp = 0x10000
@@ -287,18 +283,20 @@ func TestProbeBondCarriesTraffic(t *testing.T) {
 	var c net.Conn
 	p.do(t, func() (err error) { c, err = net.Dial("udp4", "10.64.0.200:7777"); return err })
 	defer c.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	// Resend until ARP resolves and an echo comes back.
+	waitFor(t, "an echo from the peer through the bond", func() error {
 		_, _ = c.Write([]byte("ping"))
 		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 		buf := make([]byte, 64)
-		if n, err := c.Read(buf); err == nil && string(buf[:n]) == "ping" {
-			return
+		n, err := c.Read(buf)
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no echo from the peer through the bond within 5s")
+		if string(buf[:n]) != "ping" {
+			return fmt.Errorf("got %q", buf[:n])
 		}
-	}
+		return nil
+	})
 }
 
 // TestProbeSlaveAddressesKept: an IPv4 address on a link before ADD is
@@ -392,10 +390,7 @@ func TestProbeMACGiven(t *testing.T) {
 			if got := snapshot(t, p.ns)["bond0"].MAC; got != mac || res.Interfaces[0].Mac != mac {
 				t.Errorf("bond MAC %s, result %s, want %s", got, res.Interfaces[0].Mac, mac)
 			}
-			time.Sleep(300 * time.Millisecond) // let the mode settle (ALB/TLB swap MACs)
-			if got := snapshot(t, p.ns)["bond0"].MAC; got != mac {
-				t.Errorf("bond MAC %s after settling, want %s", got, mac)
-			}
+			checkActiveSlaveMAC(t, p, c.mode, mac)
 			if res := probeRun(t, "CHECK", p, "bond0", withKey(t, conf, "prevResult", add.stdout)); res.exit != 0 {
 				t.Errorf("CHECK: %s", res.stdout)
 			}
@@ -403,6 +398,27 @@ func TestProbeMACGiven(t *testing.T) {
 			assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
 		})
 	}
+}
+
+// checkActiveSlaveMAC: active-backup, balance-tlb and balance-alb choose
+// an active slave once a slave has carrier, after ADD has returned; tlb
+// and alb then move MACs between the slaves so that the active one
+// carries the bond's. Once it is chosen, the bond must still have the
+// given MAC and so must the active slave, which receives for the bond.
+// The other modes have no active slave and move no MAC after ADD.
+func checkActiveSlaveMAC(t *testing.T, p *pod, mode, mac string) {
+	t.Helper()
+	if mode != "active-backup" && mode != "balance-tlb" && mode != "balance-alb" {
+		return
+	}
+	active := waitActiveSlave(t, p, "")
+	waitFor(t, "bond0 and its active slave "+active+" have MAC "+mac, func() error {
+		s := snapshot(t, p.ns)
+		if s["bond0"].MAC != mac || s[active].MAC != mac {
+			return fmt.Errorf("bond0 has %s, %s has %s", s["bond0"].MAC, active, s[active].MAC)
+		}
+		return nil
+	})
 }
 
 // TestProbeNumberAndStringForms: mode and miimon as numbers and strings.
@@ -578,21 +594,12 @@ func TestProbeFailoverThenCheckAndDel(t *testing.T) {
 			conf := bondConf(network, c.mode, pairLinks, joinExtra(c.extra, hostLocal("10.70.0.0/24")))
 			add := probeRun(t, "ADD", p, "bond0", conf)
 			mustOK(t, "ADD", add)
-			active := activeSlave(t, p, 3*time.Second)
-			if active == "" {
-				t.Fatal("no active slave")
-			}
+			active := waitActiveSlave(t, p, "")
 			if err := s.SetPort(ports[active], false); err != nil {
 				t.Fatal(err)
 			}
-			deadline := time.Now().Add(3 * time.Second)
-			for activeSlave(t, p, 0) == active && time.Now().Before(deadline) {
-				time.Sleep(50 * time.Millisecond)
-			}
-			if now := activeSlave(t, p, 0); now == active {
-				t.Errorf("active slave still %s after its carrier went", active)
-			}
-			t.Logf("failover %s -> %s: %+v", active, activeSlave(t, p, 0), snapshot(t, p.ns))
+			now := waitActiveSlave(t, p, active)
+			t.Logf("failover %s -> %s: %+v", active, now, snapshot(t, p.ns))
 			if res := probeRun(t, "CHECK", p, "bond0", withKey(t, conf, "prevResult", add.stdout)); res.exit != 0 {
 				t.Errorf("CHECK after failover: %s", res.stdout)
 			}
@@ -605,15 +612,14 @@ func TestProbeFailoverThenCheckAndDel(t *testing.T) {
 	}
 }
 
-// activeSlave is the name of the bond's current active slave ("" if none
-// within d). balance-tlb/alb report it too.
-func activeSlave(t *testing.T, p *pod, d time.Duration) string {
+// waitActiveSlave waits for bond0 to report an active slave other than
+// not ("" for any) and returns its name. balance-tlb/alb report one too.
+func waitActiveSlave(t *testing.T, p *pod, not string) string {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		b := bondIn(t, p, "bond0")
-		if b.ActiveSlave > 0 {
-			var name string
+	var name string
+	waitFor(t, "bond0 has an active slave other than "+strconv.Quote(not), func() error {
+		name = ""
+		if b := bondIn(t, p, "bond0"); b.ActiveSlave > 0 {
 			p.do(t, func() error {
 				l, err := netlink.LinkByIndex(b.ActiveSlave)
 				if err == nil {
@@ -621,13 +627,13 @@ func activeSlave(t *testing.T, p *pod, d time.Duration) string {
 				}
 				return err
 			})
-			return name
 		}
-		if time.Now().After(deadline) {
-			return ""
+		if name == "" || name == not {
+			return fmt.Errorf("active slave %q", name)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return name
 }
 
 // TestProbeDelWithChangedConfig: DEL's config should not change, but a

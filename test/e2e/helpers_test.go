@@ -24,21 +24,42 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/bond-cni/bond-cni/test/internal/netenv"
+	"github.com/bond-cni/bond-cni/test/internal/precond"
+	"github.com/bond-cni/bond-cni/test/internal/wait"
+	"github.com/bond-cni/bond-cni/test/sriov/bed"
 )
 
-// requireKernel fails (never skips silently) when the test bed promised a
-// kernel with bonding, and skips elsewhere.
+// requireKernel fails when the test bed promised a kernel with bonding,
+// and skips, saying why, elsewhere.
 func requireKernel(t *testing.T) {
 	t.Helper()
 	if os.Getenv("CNI_PATH") == "" {
-		if os.Getenv("BOND_TEST_VM") != "" {
-			t.Fatal("CNI_PATH is not set inside the test bed")
-		}
-		t.Skip("CNI_PATH not set: run through go run ./test/vm test")
+		precond.Missing(t, "CNI_PATH is not set (run through go run ./test/vm test)")
 	}
 	if os.Geteuid() != 0 {
 		t.Fatal("kernel tests need root")
 	}
+}
+
+// waitFor polls cond until it returns nil, and fails the test if it still
+// does not at the one deadline every kernel test shares (60 s, times
+// BOND_TEST_TIME_SCALE). cond returns why it is not there yet; the last
+// reason is in the failure. Use it wherever a test waits for the kernel,
+// never a fixed sleep.
+func waitFor(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	if err := wait.Until(what, cond); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// guardTestBed makes a test that touches the bed's SR-IOV PFs or VFs (or
+// the QEMU links behind them) put them back: if they differ when the test
+// ends, the test fails by name and they are restored for the next test.
+// Call it before the test changes anything.
+func guardTestBed(t *testing.T) {
+	t.Helper()
+	bed.GuardHost(t, bed.FromEnv())
 }
 
 // runtime is a libcni client with its own result cache, like one

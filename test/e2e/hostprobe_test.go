@@ -12,12 +12,12 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
 
+	"github.com/bond-cni/bond-cni/test/internal/precond"
 	"github.com/bond-cni/bond-cni/test/sriov/bed"
 )
 
@@ -314,27 +314,18 @@ func unmountPod(t *testing.T, p *pod) {
 	}
 }
 
-// waitHost polls until every name is (present) or is not (!present) a
+// waitHost waits until every name is (present) or is not (!present) a
 // link on the host; the kernel tears a netns down asynchronously.
-func waitHost(t *testing.T, present bool, d time.Duration, names ...string) {
+func waitHost(t *testing.T, present bool, names ...string) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		ok := true
+	waitFor(t, fmt.Sprintf("links %v on the host: %v", names, present), func() error {
 		for _, n := range names {
-			_, err := netlinksafe.LinkByName(n)
-			if (err == nil) != present {
-				ok = false
+			if _, err := netlinksafe.LinkByName(n); (err == nil) != present {
+				return fmt.Errorf("%s: %v", n, err)
 			}
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("links %v present=%v not reached within %v", names, !present, d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestHostProbeDelNetnsGone: the runtime deleted the pod's netns before
@@ -358,7 +349,7 @@ func TestHostProbeDelNetnsGone(t *testing.T) {
 				t.Fatalf("leases after ADD: %v", l)
 			}
 			unmountPod(t, p)
-			waitHost(t, false, 5*time.Second, a, b)
+			waitHost(t, false, a, b)
 			mustOK(t, "DEL with the netns gone", probeRun(t, "DEL", p, "bond0", conf))
 			// A veth dies with its peer: the host-side peers go too.
 			want := before
@@ -389,7 +380,7 @@ func TestHostProbeDelNetnsGoneVFs(t *testing.T) {
 	before := captureNode(t, nil, network)
 	mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
 	unmountPod(t, p)
-	waitHost(t, true, 10*time.Second, a, b)
+	waitHost(t, true, a, b)
 	t.Logf("after the netns went: %s %+v, %s %+v", a, snapshot(t, hostNS(t))[a], b, snapshot(t, hostNS(t))[b])
 	mustOK(t, "DEL with the netns gone", probeRun(t, "DEL", p, "bond0", conf))
 	assertNodeUnchanged(t, "node after DEL", before, captureNode(t, nil, network))
@@ -409,7 +400,7 @@ func TestHostProbeGCRestoresVFsOfGoneNetns(t *testing.T) {
 	gcEnv := map[string]string{"CNI_COMMAND": "GC", "CNI_PATH": cniEnv("", p, "")["CNI_PATH"]}
 	gc := withKey(t, conf, "cni.dev/valid-attachments", `[]`)
 	unmountPod(t, p)
-	waitHost(t, true, 10*time.Second, a, b)
+	waitHost(t, true, a, b)
 	mustOK(t, "GC", execPlugin(t, pluginPath(t, "bond"), gcEnv, gc))
 	assertNodeUnchanged(t, "node after GC", before, captureNode(t, nil, network))
 }
@@ -425,8 +416,9 @@ func hostVFsForGoneNetns(t *testing.T) (string, string) {
 	allowHostLinks(t, "*")
 	pfs := strings.Fields(os.Getenv("BOND_TEST_PFS"))
 	if len(pfs) < 2 {
-		t.Skip("BOND_TEST_PFS names fewer than two PFs")
+		precond.Missing(t, "two igb SR-IOV PFs in BOND_TEST_PFS (it names %d)", len(pfs))
 	}
+	guardTestBed(t)
 	var vfs []bed.VF
 	for _, pf := range pfs[:2] {
 		list, err := bed.VFsOf(pf)

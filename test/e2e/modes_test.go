@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
@@ -172,7 +171,7 @@ func TestPrimaryActiveFromTheStart(t *testing.T) {
 			list, rt := confList(t, bondConf("primary-start", mode, pairLinks, `"primary":"net2"`)), p.rt("bond0")
 			r.mustAdd(t, list, rt)
 			defer r.mustDel(t, list, rt)
-			if got := activeSlave(t, p, 10*time.Second); got != "net2" {
+			if got := waitActiveSlave(t, p, ""); got != "net2" {
 				t.Errorf("active slave %s after ADD, want net2", got)
 			}
 			for _, b := range stop() {

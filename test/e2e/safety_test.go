@@ -22,6 +22,7 @@ import (
 
 	"github.com/bond-cni/bond-cni/pkg/hostlink"
 	"github.com/bond-cni/bond-cni/pkg/state"
+	"github.com/bond-cni/bond-cni/test/internal/precond"
 )
 
 // TestHostLinksNeedPolicy: with no policy file on the node, no host link
@@ -165,10 +166,7 @@ func testPFs(t *testing.T) []string {
 	t.Helper()
 	pfs := strings.Fields(os.Getenv("BOND_TEST_PFS"))
 	if len(pfs) < 2 {
-		if os.Getenv("BOND_TEST_VM") != "" {
-			t.Fatal("BOND_TEST_PFS names fewer than two PFs inside the test bed")
-		}
-		t.Skip("BOND_TEST_PFS names fewer than two PFs: needs the SR-IOV test bed")
+		precond.Missing(t, "BOND_TEST_PFS naming two SR-IOV PFs")
 	}
 	return pfs[:2]
 }
@@ -239,9 +237,9 @@ func (g *gatedIPAM) ipam(subnet string) string {
 // waitStarted waits until an ADD is inside the gated IPAM.
 func (g *gatedIPAM) waitStarted(t *testing.T) {
 	t.Helper()
-	waitFor(t, "the ADD to reach IPAM", 60*time.Second, func() bool {
+	waitFor(t, "the ADD to reach IPAM", func() error {
 		_, err := os.Stat(filepath.Join(g.dir, "started"))
-		return err == nil
+		return err
 	})
 }
 
@@ -257,18 +255,6 @@ func touch(t *testing.T, path string) {
 	t.Helper()
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -529,7 +515,7 @@ func TestNetnsUnopenableIsNotGone(t *testing.T) {
 	}
 	p.ns.Close()
 	os.Remove(path)
-	waitHost(t, true, 30*time.Second, a, b)
+	waitHost(t, true, a, b)
 	mustOK(t, "DEL once the netns is gone", probeRun(t, "DEL", p, "bond0", conf))
 	assertNodeUnchanged(t, "node after DEL", before, captureNode(t, nil, network))
 }

@@ -35,6 +35,7 @@ type vfSetup struct {
 // MTU, whatever the test did.
 func podWithVFs(t *testing.T, s vfSetup, vfs []bed.VF) *pod {
 	t.Helper()
+	guardTestBed(t)
 	p := newPod(t)
 	for i, vf := range vfs {
 		name := vf.HostName()
@@ -77,15 +78,15 @@ func podWithVFs(t *testing.T, s vfSetup, vfs []bed.VF) *pod {
 // learns it only from a reset, which opening the netdev does.
 func vfTakesPFMAC(t *testing.T, name string, mac net.HardwareAddr) {
 	t.Helper()
-	waitFor(t, name+" to take the MAC its PF set", 30*time.Second, func() bool {
+	waitFor(t, name+" to take the MAC its PF set", func() error {
 		l := hostLink(t, name)
-		if l.Attrs().HardwareAddr.String() == mac.String() {
-			return true
+		if got := l.Attrs().HardwareAddr.String(); got != mac.String() {
+			_ = netlink.LinkSetDown(l)
+			_ = netlink.LinkSetUp(l)
+			time.Sleep(200 * time.Millisecond) // igbvf resets asynchronously on open
+			return fmt.Errorf("it has %s", got)
 		}
-		_ = netlink.LinkSetDown(l)
-		_ = netlink.LinkSetUp(l)
-		time.Sleep(200 * time.Millisecond)
-		return false
+		return nil
 	})
 }
 
@@ -106,7 +107,12 @@ func restoreVFAtCleanup(t *testing.T, p *pod, vf bed.VF, name string) {
 			}
 			return err
 		})
-		waitFor(t, vf.String()+" back on the host", 30*time.Second, func() bool { return vf.HostName() != "" })
+		waitFor(t, vf.String()+" back on the host", func() error {
+			if vf.HostName() == "" {
+				return fmt.Errorf("its netdev is not on the host")
+			}
+			return nil
+		})
 		if l, err := netlinksafe.LinkByName(vf.HostName()); err == nil {
 			_ = netlink.LinkSetDown(l)
 			if l.Attrs().Name != name {

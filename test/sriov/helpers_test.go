@@ -12,28 +12,19 @@ import (
 	"time"
 
 	"github.com/bond-cni/bond-cni/test/internal/nad"
+	"github.com/bond-cni/bond-cni/test/internal/precond"
 	"github.com/bond-cni/bond-cni/test/sriov/bed"
 	"github.com/bond-cni/bond-cni/test/vmctl"
 )
-
-// missing fails in the test VM, which promises everything these tests
-// need, and skips elsewhere.
-func missing(t *testing.T, env bed.Env, what string) {
-	t.Helper()
-	if env.InVM {
-		t.Fatalf("the test VM lacks %s", what)
-	}
-	t.Skipf("not in the test VM, and %s", what)
-}
 
 func requireKernel(t *testing.T) bed.Env {
 	t.Helper()
 	env := bed.FromEnv()
 	if env.CNIPath == "" {
-		missing(t, env, "CNI_PATH is not set")
+		precond.Missing(t, "CNI_PATH is not set (run through go run ./test/vm test)")
 	}
 	if os.Geteuid() != 0 {
-		missing(t, env, "the tests need root")
+		precond.Missing(t, "the kernel tests need root")
 	}
 	return env
 }
@@ -43,7 +34,7 @@ func requireVFs(t *testing.T) bed.Env {
 	t.Helper()
 	env := requireKernel(t)
 	if err := env.CheckSRIOV(); err != nil {
-		missing(t, env, "SR-IOV VFs: "+err.Error())
+		precond.Missing(t, "igb SR-IOV VFs and a peer NIC (BOND_TEST_PFS, BOND_TEST_PEER): %v", err)
 	}
 	return env
 }
@@ -51,7 +42,7 @@ func requireVFs(t *testing.T) bed.Env {
 func requireControl(t *testing.T, env bed.Env) {
 	t.Helper()
 	if !vmctl.Available() || len(env.PFNetdevs) < len(env.PFs) {
-		missing(t, env, "the host control channel (BOND_TEST_CTL) and the PFs' QEMU netdev ids")
+		precond.Missing(t, "the QEMU control channel (BOND_TEST_CTL) and the PFs' QEMU netdev ids")
 	}
 }
 
@@ -90,9 +81,13 @@ const (
 	standIns    = "test/scenario/testdata/sriov-host-device.yaml"
 )
 
-// seed is the document's pod over VF 0 of each PF, with the peer.
+// seed is the document's pod over VF 0 of each PF, with the peer. Every
+// test that touches the VFs makes one, so this is where the test bed is
+// guarded: a test that leaves a VF or PF changed fails by name, and the
+// next starts clean.
 func seed(t *testing.T, env bed.Env) bed.SeedConfig {
 	t.Helper()
+	bed.GuardHost(t, env)
 	pools, err := bed.PoolsFromEnv(env)
 	if err != nil {
 		t.Fatal(err)

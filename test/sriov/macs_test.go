@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 
+	"github.com/bond-cni/bond-cni/test/internal/wait"
 	"github.com/bond-cni/bond-cni/test/sriov/bed"
 )
 
@@ -116,19 +116,21 @@ func failOverByLinkDown(pod ns.NetNS, st *bed.BondState) (*bed.BondState, error)
 		return nil, err
 	}
 	defer setLink(true)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	err := wait.Until("the bond chooses another active slave than "+st.ActiveSlave, func() error {
 		now, err := bed.ReadBond(pod, st.Name)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if now.ActiveSlave != "" && now.ActiveSlave != st.ActiveSlave {
-			time.Sleep(200 * time.Millisecond) // let fail_over_mac finish
-			return bed.ReadBond(pod, st.Name)
+		if now.ActiveSlave == "" || now.ActiveSlave == st.ActiveSlave {
+			return fmt.Errorf("active slave %q", now.ActiveSlave)
 		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("the bond kept %s as its active slave", st.ActiveSlave)
+	// fail_over_mac's MAC changes are part of the switch: read it settled.
+	return bed.ReadBondSettled(pod, st.Name)
 }
 
 func macs(st *bed.BondState) string {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bond-cni/bond-cni/test/internal/precond"
 	"github.com/bond-cni/bond-cni/test/sriov/bed"
 )
 
@@ -64,7 +65,7 @@ func TestSamePFWarning(t *testing.T) {
 	env := requireVFs(t)
 	vfs, err := bed.VFsOf(env.PFs[0])
 	if err != nil || len(vfs) < 2 {
-		missing(t, env, "two VFs on the first PF")
+		precond.Missing(t, "two VFs on the first PF (%d, %v)", len(vfs), err)
 	}
 	c := seed(t, env)
 	c.Options.Pools = map[string][]bed.VF{"example.com/sriov_pf1": vfs[:1], "example.com/sriov_pf2": vfs[1:2]}

@@ -20,20 +20,17 @@ import (
 	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
 
+	"github.com/bond-cni/bond-cni/test/internal/precond"
+	"github.com/bond-cni/bond-cni/test/internal/wait"
+	"github.com/bond-cni/bond-cni/test/sriov/bed"
 	"github.com/bond-cni/bond-cni/test/vmctl"
 )
-
-// inVM is set by the test VM's init; there every facility must exist.
-func inVM() bool { return os.Getenv("BOND_TEST_VM") == "1" }
 
 // missing fails inside the VM, where the bed must provide what is
 // missing, and skips elsewhere, where it is optional.
 func missing(t *testing.T, what string) {
 	t.Helper()
-	if inVM() {
-		t.Fatalf("the test VM lacks %s", what)
-	}
-	t.Skipf("not in the test VM, and no %s", what)
+	precond.Missing(t, "%s", what)
 }
 
 func requireRoot(t *testing.T) {
@@ -176,29 +173,25 @@ func exchangeUDP(t *testing.T, from, to ns.NetNS, toIP net.IP) {
 	}
 	defer sender.Close()
 	buf := make([]byte, 64)
-	listener.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for {
-		// Resend until ARP settles and the datagram gets through.
+	// Resend until ARP settles and the datagram gets through; each read
+	// waits a moment, the whole exchange the one deadline.
+	err := wait.Until("a datagram from one netns to the other", func() error {
 		if _, err := sender.Write([]byte("testbed")); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		listener.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 		n, _, err := listener.ReadFromUDP(buf)
-		if err == nil {
-			if string(buf[:n]) != "testbed" {
-				t.Fatalf("got %q", buf[:n])
-			}
-			return
+		if err != nil {
+			return err
 		}
-		if !isTimeout(err) || t.Context().Err() != nil {
-			t.Fatal(err)
+		if string(buf[:n]) != "testbed" {
+			return fmt.Errorf("got %q", buf[:n])
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func testPFs(t *testing.T) []string {
@@ -293,21 +286,21 @@ func TestControlChannelCutsPFLink(t *testing.T) {
 	}
 	pf := testPFs(t)[0]
 	netdev := strings.Fields(os.Getenv("BOND_TEST_PF_NETDEVS") + " pf0")[0]
-	waitCarrier(t, pf, true, 15*time.Second)
-	t.Cleanup(func() { vmctl.SetLink(netdev, true) })
+	waitCarrier(t, pf, true)
+	bed.GuardHost(t, bed.FromEnv()) // reconnects the link if the test stops midway
 
 	start := time.Now()
 	if err := vmctl.SetLink(netdev, false); err != nil {
 		t.Fatal(err)
 	}
-	waitCarrier(t, pf, false, 15*time.Second)
+	waitCarrier(t, pf, false)
 	t.Logf("%s (%s): carrier lost %v after set_link off", pf, netdev, time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
 	if err := vmctl.SetLink(netdev, true); err != nil {
 		t.Fatal(err)
 	}
-	waitCarrier(t, pf, true, 15*time.Second)
+	waitCarrier(t, pf, true)
 	t.Logf("%s (%s): carrier back %v after set_link on", pf, netdev, time.Since(start).Round(time.Millisecond))
 }
 
@@ -329,17 +322,16 @@ func TestControlChannelMonitorOutputAndErrors(t *testing.T) {
 	}
 }
 
-func waitCarrier(t *testing.T, link string, want bool, limit time.Duration) {
+func waitCarrier(t *testing.T, link string, want bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
+	err := wait.Until(fmt.Sprintf("%s carrier up=%v", link, want), func() error {
 		got, err := os.ReadFile(filepath.Join("/sys/class/net", link, "carrier"))
-		if err == nil && (strings.TrimSpace(string(got)) == "1") == want {
-			return
+		if err != nil || (strings.TrimSpace(string(got)) == "1") != want {
+			return fmt.Errorf("carrier is %q (%v)", bytes.TrimSpace(got), err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s carrier is %q (%v), want up=%v after %v", link, bytes.TrimSpace(got), err, want, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

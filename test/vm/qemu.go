@@ -19,8 +19,15 @@ type vmConfig struct {
 	image       string // vmlinux (PVH) or vmlinuz
 	initrd      string
 	timeout     time.Duration
-	interactive bool // console on the user's terminal (shell)
+	bootLimit   time.Duration // for the guest's init to speak (see errBootStalled)
+	interactive bool          // console on the user's terminal (shell)
 }
+
+// errBootStalled: the guest's init said nothing within the boot limit.
+// Under TCG on an overloaded host a guest can stall for good early in
+// boot (RCU stalls on a vCPU whose timer never fires; QEMU then idles),
+// and only a new boot helps.
+var errBootStalled = errors.New("the guest stalled in boot")
 
 // vmResult says how a boot ended; the payload's verdict is in the tally.
 type vmResult struct {
@@ -164,7 +171,7 @@ func superviseVM(ctx context.Context, cmd *exec.Cmd, console io.Reader, sockDir 
 		<-exited
 		return err
 	}
-	return waitVM(ctx, cmd, exited, t, cfg.timeout)
+	return waitVM(ctx, cmd, exited, t, cfg)
 }
 
 // startControl connects the control channel (QEMU waits for it before it
@@ -196,10 +203,12 @@ func controlLog(interactive bool) func(string, ...any) {
 }
 
 // waitVM waits for QEMU to exit. The guest powers off after its exit
-// marker; a QEMU that lingers past exitGrace is killed.
-func waitVM(ctx context.Context, cmd *exec.Cmd, exited chan error, t *tally, limit time.Duration) error {
+// marker; a QEMU that lingers past exitGrace is killed, and so is one
+// whose guest has not reached its init within the boot limit.
+func waitVM(ctx context.Context, cmd *exec.Cmd, exited chan error, t *tally, cfg vmConfig) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	start := time.Now()
 	var markerAt time.Time
 	for {
 		select {
@@ -209,10 +218,15 @@ func waitVM(ctx context.Context, cmd *exec.Cmd, exited chan error, t *tally, lim
 			cmd.Process.Kill()
 			<-exited
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("hard timeout: the VM ran past %s and QEMU was killed", limit)
+				return fmt.Errorf("hard timeout: the VM ran past %s and QEMU was killed", cfg.timeout)
 			}
 			return fmt.Errorf("interrupted: QEMU was killed")
 		case <-tick.C:
+			if cfg.bootLimit > 0 && !t.booted() && time.Since(start) > cfg.bootLimit {
+				cmd.Process.Kill()
+				<-exited
+				return fmt.Errorf("%w: no word from its init within %s; QEMU was killed", errBootStalled, cfg.bootLimit)
+			}
 			if markerAt.IsZero() && t.exited() {
 				markerAt = time.Now()
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,12 +21,16 @@ const (
 )
 
 // tally follows test output line by line: top-level go test verdicts,
-// per-binary exit codes and the guest's markers.
+// every skip with its reason, per-binary exit codes and the guest's
+// markers.
 type tally struct {
 	mu           sync.Mutex
 	passed       int
 	failed       int
 	skipped      int
+	skips        []skip // tests and subtests, in the order they skipped
+	running      string // the test whose output lines are arriving
+	lastLog      map[string]string
 	failedBins   []string
 	binFailLines int // top-level FAIL lines of the binary now running
 	uname        string
@@ -34,9 +39,14 @@ type tally struct {
 	exitSeen     bool
 }
 
+// skip is one skipped test or subtest and the last line it logged: its
+// t.Skip message.
+type skip struct{ test, reason string }
+
 func (t *tally) line(s string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.followOutput(s)
 	switch {
 	case strings.HasPrefix(s, "--- PASS: "):
 		t.passed++
@@ -56,6 +66,55 @@ func (t *tally) line(s string) {
 	case strings.HasPrefix(s, markExit):
 		t.exitCode, t.exitSeen = parseExit(strings.TrimPrefix(s, markExit))
 	}
+}
+
+// followOutput keeps, for each test, the last line it logged, and records
+// every skip (subtests too) with that line as its reason. go test -v
+// announces whose output follows with "=== RUN", "=== CONT" or "=== NAME"
+// and indents log lines as "    file.go:12: text".
+func (t *tally) followOutput(s string) {
+	for _, p := range []string{"=== RUN   ", "=== CONT  ", "=== NAME  "} {
+		if name, ok := strings.CutPrefix(s, p); ok {
+			t.running = strings.TrimSpace(name)
+			return
+		}
+	}
+	trimmed := strings.TrimLeft(s, " ")
+	if rest, ok := strings.CutPrefix(trimmed, "--- SKIP: "); ok {
+		name, _, _ := strings.Cut(rest, " ")
+		reason := t.lastLog[name]
+		if reason == "" {
+			reason = "(no reason given)"
+		}
+		t.skips = append(t.skips, skip{name, reason})
+		return
+	}
+	if len(trimmed) < len(s) {
+		if at, text, ok := strings.Cut(trimmed, ": "); ok && strings.Contains(at, ".go:") {
+			if t.lastLog == nil {
+				t.lastLog = map[string]string{}
+			}
+			t.lastLog[t.running] = text
+		}
+	}
+}
+
+// skipReasons groups the skips by reason, most frequent first.
+func (t *tally) skipReasons() []string {
+	byReason := map[string][]string{}
+	var order []string
+	for _, sk := range t.skips {
+		if _, seen := byReason[sk.reason]; !seen {
+			order = append(order, sk.reason)
+		}
+		byReason[sk.reason] = append(byReason[sk.reason], sk.test)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return len(byReason[order[i]]) > len(byReason[order[j]]) })
+	var out []string
+	for _, r := range order {
+		out = append(out, fmt.Sprintf("%d: %s (%s)", len(byReason[r]), r, strings.Join(byReason[r], ", ")))
+	}
+	return out
 }
 
 func parseExit(s string) (int, bool) {
@@ -124,6 +183,14 @@ func (c crStripper) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// booted reports whether the guest's init has spoken (its first line
+// names the kernel).
+func (t *tally) booted() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.uname != ""
 }
 
 // exited reports whether the guest printed its exit marker.

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTallyCountsTopLevelVerdictsOnly(t *testing.T) {
@@ -37,6 +41,61 @@ func TestTallyCountsTopLevelVerdictsOnly(t *testing.T) {
 	}
 	if !tl.exitSeen || tl.exitCode != 1 || tl.uname != "6.1.0-56-amd64" || tl.readyAt.IsZero() {
 		t.Errorf("markers not followed: %+v", &tl)
+	}
+}
+
+// goTestOutput is what go test -v prints for skips at top level, in a
+// subtest and in a parallel test.
+const goTestOutput = `=== RUN   TestA
+    x_test.go:3: hello
+    x_test.go:3: skipped outside the test VM: igb SR-IOV VFs
+--- SKIP: TestA (0.00s)
+=== RUN   TestB
+=== RUN   TestB/one
+    x_test.go:5: skipped outside the test VM: igb SR-IOV VFs
+        second line
+=== RUN   TestB/two
+--- PASS: TestB (0.00s)
+    --- SKIP: TestB/one (0.00s)
+    --- PASS: TestB/two (0.00s)
+=== RUN   TestC
+=== PAUSE TestC
+=== CONT  TestC
+    x_test.go:8: skipped outside the test VM: the QEMU control channel
+--- SKIP: TestC (0.00s)
+=== RUN   TestD
+--- SKIP: TestD (0.00s)
+`
+
+func TestTallyRecordsEverySkipWithItsReason(t *testing.T) {
+	var tl tally
+	(&lineSplitter{emit: tl.line}).Write([]byte(goTestOutput))
+	if tl.skipped != 3 || tl.passed != 1 || len(tl.skips) != 4 {
+		t.Fatalf("skipped %d (top level), passed %d, skips %+v", tl.skipped, tl.passed, tl.skips)
+	}
+	want := []string{
+		"2: skipped outside the test VM: igb SR-IOV VFs (TestA, TestB/one)",
+		"1: skipped outside the test VM: the QEMU control channel (TestC)",
+		"1: (no reason given) (TestD)",
+	}
+	if got := tl.skipReasons(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("reasons:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A skip fails a run in the VM, which promises every precondition; a
+// native run passes and says what it skipped.
+func TestSkipsFailOnlyInTheVM(t *testing.T) {
+	for _, native := range []bool{false, true} {
+		tl := &tally{exitSeen: true}
+		(&lineSplitter{emit: tl.line}).Write([]byte(goTestOutput))
+		s := &session{native: native, t: tl}
+		if code := s.testSummary(nil); (code == 0) != native {
+			t.Errorf("native %v: exit %d", native, code)
+		}
+		if note := s.skipNote(); !strings.Contains(note, "4 tests and subtests") {
+			t.Errorf("native %v: summary note %q", native, note)
+		}
 	}
 }
 
@@ -132,4 +191,26 @@ func readCPIONames(t *testing.T, data []byte) []string {
 		}
 	}
 	return names
+}
+
+// A guest whose init never speaks is killed at the boot limit, so the
+// runner can boot again; one that has spoken runs on.
+func TestWaitVMKillsOnlyAStalledBoot(t *testing.T) {
+	run := func(tl *tally, seconds string) error {
+		cmd := exec.Command("sleep", seconds)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		return waitVM(context.Background(), cmd, exited, tl, vmConfig{timeout: time.Minute, bootLimit: time.Second})
+	}
+	if err := run(&tally{}, "60"); !errors.Is(err, errBootStalled) {
+		t.Errorf("a guest silent past the boot limit: %v, want a stalled boot", err)
+	}
+	booted := &tally{}
+	booted.line(markKernel + "6.1.0-57-amd64")
+	if err := run(booted, "3"); errors.Is(err, errBootStalled) {
+		t.Errorf("a guest whose init spoke was killed as stalled: %v", err)
+	}
 }

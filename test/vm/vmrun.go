@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"time"
+
+	"github.com/bond-cni/bond-cni/test/internal/wait"
 )
 
 // runInVM prepares the host (setup.sh), builds the initrd and boots it.
@@ -26,10 +29,25 @@ func (s *session) runInVM(ctx context.Context, pl payload) error {
 		image = pvh
 	}
 	s.built = time.Now()
-	res := bootVM(ctx, vmConfig{image: image, initrd: initrd, timeout: s.opts.timeout, interactive: pl.interactive}, s.t)
-	s.vmCPU = res.cpu
-	return res.err
+	cfg := vmConfig{image: image, initrd: initrd, bootLimit: wait.Scaled(bootLimit), interactive: pl.interactive}
+	for attempt := 1; ; attempt++ {
+		cfg.timeout = (s.opts.timeout - time.Since(s.built)).Round(time.Second)
+		res := bootVM(ctx, cfg, s.t)
+		s.vmCPU += res.cpu
+		if !errors.Is(res.err, errBootStalled) || attempt == bootAttempts {
+			return res.err
+		}
+		logf("%v; booting again (%d of %d)", res.err, attempt+1, bootAttempts)
+	}
 }
+
+// bootLimit is how long a boot may take to reach the guest's init: about
+// 5 s on a quiet machine, well under a minute on a busy one. A stalled
+// boot is retried, up to bootAttempts boots in all.
+const (
+	bootLimit    = 3 * time.Minute
+	bootAttempts = 3
+)
 
 // runSetup makes sure QEMU, busybox and the kernel are there; it is a fast
 // no-op once they are.

@@ -19,14 +19,12 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bond-cni/bond-cni/test/internal/wait"
 )
 
 // EnvVar names the control tty; the test VM sets it, nothing else does.
 const EnvVar = "BOND_TEST_CTL"
-
-// replyTimeout bounds one round trip; an emulated PF reset can stall the
-// guest for about a second, so this is generous.
-const replyTimeout = 30 * time.Second
 
 var (
 	mu     sync.Mutex // one request at a time on the shared tty
@@ -65,7 +63,9 @@ func request(line string) (string, error) {
 	if err := openPort(); err != nil {
 		return "", err
 	}
-	if err := port.SetDeadline(time.Now().Add(replyTimeout)); err != nil {
+	// An emulated PF reset can stall the guest for about a second, and a
+	// busy host more: one round trip gets the tests' shared deadline.
+	if err := port.SetDeadline(time.Now().Add(wait.Deadline())); err != nil {
 		return "", fmt.Errorf("vmctl: %w", err)
 	}
 	if _, err := port.WriteString(line + "\n"); err != nil {

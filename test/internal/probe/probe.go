@@ -131,6 +131,19 @@ func (p *Prober) WaitReply(after time.Time, timeout time.Duration) bool {
 	return p.LastReply().After(after)
 }
 
+// Window reports on the probes sent in [from, to), once each has its
+// reply or grace has passed since to: a reply still on its way on a slow
+// machine is late, not lost.
+func (p *Prober) Window(from, to time.Time, grace time.Duration) *Report {
+	for {
+		r := p.Snapshot().Between(from, to)
+		if r.Lost() == 0 || time.Now().After(to.Add(grace)) {
+			return r
+		}
+		time.Sleep(p.interval)
+	}
+}
+
 // Snapshot reports on everything so far, without stopping.
 func (p *Prober) Snapshot() *Report {
 	p.mu.Lock()
@@ -171,6 +184,18 @@ func (r *Report) Received() int {
 		}
 	}
 	return n
+}
+
+// FirstAnswered is the earliest-sent probe that got a reply: from its
+// sending on the path worked, and probes before it only warmed it up
+// (ARP, a link still coming up).
+func (r *Report) FirstAnswered() (Probe, bool) {
+	for _, pr := range r.Probes {
+		if !pr.Received.IsZero() {
+			return pr, true
+		}
+	}
+	return Probe{}, false
 }
 
 // Lost is the number of probes without a reply.

@@ -105,3 +105,63 @@ func TestDiffSnapshots(t *testing.T) {
 func fmtSscan(line string, ms *int64) (int, error) {
 	return fmt.Sscanf(strings.TrimSpace(line), "%d ms", ms)
 }
+
+// The switch time is taken on one clock: the kernel log's when it has
+// both the slave's link going down and the bond's choice, else the
+// notifications' arrival; never one of each.
+func TestSwitchSpanKeepsToOneClock(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	res := &FailoverResult{
+		CarrierLost: LinkEvent{At: at(1000)}, CarrierLostSeen: true,
+		Switch: LinkEvent{At: at(2500)}, SwitchSeen: true,
+		KernelSwitch: KernelRecord{At: at(1030)}, KernelSwitchSeen: true,
+	}
+	from, to, clock, ok := switchSpan(res)
+	if !ok || from != at(1000) || to != at(2500) || clock == kernelClock {
+		t.Errorf("no kernel carrier record: span %v..%v on %q, want the notifications' 1000..2500", from.Sub(t0), to.Sub(t0), clock)
+	}
+	res.KernelCarrierLost, res.KernelCarrierLostSeen = KernelRecord{At: at(990)}, true
+	from, to, clock, ok = switchSpan(res)
+	if !ok || from != at(990) || to != at(1030) || clock != kernelClock {
+		t.Errorf("both kernel records: span %v..%v on %q, want the kernel log's 990..1030", from.Sub(t0), to.Sub(t0), clock)
+	}
+}
+
+// A timing limit is a figure unless strict timing is asked for.
+func TestTimingIsAFigureUnlessStrict(t *testing.T) {
+	for strict, wantFailed := range map[string]bool{"": false, "1": true} {
+		t.Setenv("BOND_TEST_STRICT_TIMING", strict)
+		r := &recorder{}
+		timing(r, "the gap stayed within 300 ms", fmt.Errorf("gap 900 ms"))
+		if r.failed != wantFailed || !strings.Contains(r.text, "gap 900 ms") {
+			t.Errorf("BOND_TEST_STRICT_TIMING=%q: failed %v, printed %q", strict, r.failed, r.text)
+		}
+	}
+}
+
+type recorder struct {
+	text   string
+	failed bool
+}
+
+func (r *recorder) Section(string)                    {}
+func (r *recorder) Printf(format string, args ...any) { r.text += fmt.Sprintf(format, args...) }
+func (r *recorder) Check(what string, err error) bool {
+	r.text += fmt.Sprint(what, err)
+	r.failed = r.failed || err != nil
+	return err == nil
+}
+
+// A PF left down, cut or with another MTU is a difference, named.
+func TestHostDiffNamesPFs(t *testing.T) {
+	before := &HostState{PFs: map[string]PFState{"eth0": {Up: true, MTU: 1500, Carrier: true}, "eth1": {Up: true, MTU: 1500, Carrier: true}}}
+	now := &HostState{PFs: map[string]PFState{"eth0": {Up: false, MTU: 1500, Carrier: false}, "eth1": {Up: true, MTU: 1500, Carrier: true}}}
+	d := now.Diff(before)
+	if len(d) != 1 || !strings.Contains(d[0], "PF eth0: was UP mtu 1500 carrier on; now DOWN mtu 1500 carrier off") {
+		t.Errorf("diff %q", d)
+	}
+	if d := before.HardwareDiff(before); len(d) != 0 {
+		t.Errorf("a snapshot differs from itself: %q", d)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/bond-cni/bond-cni/test/internal/probe"
+	"github.com/bond-cni/bond-cni/test/internal/wait"
 )
 
 // Failover is one failover under traffic: probe the peer from the pod,
@@ -22,14 +23,18 @@ type Failover struct {
 	Interval time.Duration
 	// CutFor picks the cut that takes away the given active slave.
 	CutFor func(active string) (Cut, error)
-	// Settle is how long traffic runs before the cut and after the
-	// restored slave is back, before measuring again.
+	// Settle is how long traffic runs before the cut, so the gap has
+	// replies before it: a span of the measurement, not a wait for a
+	// state. Each wait (for the switch, for traffic to resume, for the
+	// restored slave, for the bond to settle) polls against wait.Deadline.
 	Settle time.Duration
-	// Limit bounds each wait: for the switch, for traffic to resume, for
-	// the restored slave to come back.
-	Limit time.Duration
 	// After is how long traffic is measured once the link is back.
 	After time.Duration
+	// CarrierLog, when set, names the kernel log line in which the active
+	// slave's driver reports its link down (igbvf: "igbvf <PCI>: Link is
+	// Down"), so the switch time can be taken on the kernel's clock at
+	// both ends.
+	CarrierLog func(active string) string
 	// Logf narrates (optional).
 	Logf func(format string, args ...any)
 }
@@ -58,7 +63,11 @@ type FailoverResult struct {
 	// active slave ("making interface the new active one").
 	KernelSwitch     KernelRecord
 	KernelSwitchSeen bool
-	Whole            *probe.Report
+	// KernelCarrierLost is the cut slave driver's own log record of its
+	// link going down (see Failover.CarrierLog).
+	KernelCarrierLost     KernelRecord
+	KernelCarrierLostSeen bool
+	Whole                 *probe.Report
 }
 
 // Decided is when the bond chose its new active slave: its own kernel log
@@ -94,8 +103,8 @@ func (f *Failover) Run() (*FailoverResult, error) {
 			res.Whole = p.Stop(200 * time.Millisecond)
 		}
 	}()
-	if !p.WaitReply(time.Time{}, f.Limit) {
-		return res, fmt.Errorf("no reply from %s within %v before the cut: the pod has no working path to the peer", f.Target, f.Limit)
+	if !p.WaitReply(time.Time{}, wait.Deadline()) {
+		return res, fmt.Errorf("no reply from %s within %v before the cut: the pod has no working path to the peer", f.Target, wait.Deadline())
 	}
 	time.Sleep(f.Settle)
 	if res.Before, err = ReadBond(f.Pod, f.Bond); err != nil {
@@ -123,15 +132,17 @@ func (f *Failover) Run() (*FailoverResult, error) {
 	}
 	res.CutAt = time.Now()
 	if err := cut.Cut(); err != nil {
+		// Half a cut (the cable pulled, the PF still up) is still a
+		// change to the test bed: give back whatever part of it happened.
 		w.Stop()
-		return res, fmt.Errorf("cut (%s): %w", res.Cut, err)
+		return res, errors.Join(fmt.Errorf("cut (%s): %w", res.Cut, err), restoreErr(cut.Restore()))
 	}
 	res.CutReturned = time.Now()
 	runErr := f.awaitSwitch(res, w, p)
 	if runErr == nil {
 		runErr = f.restore(res, cut, w, p)
-	} else if rerr := cut.Restore(); rerr != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("restore after a failed failover: %w", rerr))
+	} else {
+		runErr = errors.Join(runErr, restoreErr(cut.Restore()))
 	}
 	res.Events = w.Stop()
 	res.Whole = p.Stop(200 * time.Millisecond)
@@ -142,26 +153,28 @@ func (f *Failover) Run() (*FailoverResult, error) {
 	return res, runErr
 }
 
+func restoreErr(err error) error {
+	if err != nil {
+		return fmt.Errorf("restore after a failed failover: %w", err)
+	}
+	return nil
+}
+
 // awaitSwitch waits for the bond to name a new active slave, and for
 // replies to come back after it did.
 func (f *Failover) awaitSwitch(res *FailoverResult, w *Watch, p *probe.Prober) error {
-	deadline := time.Now().Add(f.Limit)
-	for {
-		if e, ok := ActiveChanged(w.Events(), f.Bond, res.Before.ActiveIndex, res.CutAt); ok {
-			res.Switch, res.SwitchSeen = e, true
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("bond %s did not change its active slave within %v of the cut", f.Bond, f.Limit)
-		}
-		time.Sleep(5 * time.Millisecond)
+	err := wait.Until(fmt.Sprintf("bond %s changes its active slave after the cut", f.Bond), func() error {
+		e, ok := ActiveChanged(w.Events(), f.Bond, res.Before.ActiveIndex, res.CutAt)
+		res.Switch, res.SwitchSeen = e, ok
+		return want(ok, "no IFLA_BOND_ACTIVE_SLAVE notification naming another slave")
+	})
+	if err != nil {
+		return err
 	}
-	if !p.WaitReply(res.Switch.At, f.Limit) {
-		return fmt.Errorf("traffic did not resume within %v of the switch to a new active slave", f.Limit)
+	if !p.WaitReply(res.Switch.At, wait.Deadline()) {
+		return fmt.Errorf("traffic did not resume within %v of the switch to a new active slave", wait.Deadline())
 	}
-	time.Sleep(f.Settle)
-	var err error
-	res.Switched, err = ReadBond(f.Pod, f.Bond)
+	res.Switched, err = ReadBondSettled(f.Pod, f.Bond)
 	return err
 }
 
@@ -173,26 +186,26 @@ func (f *Failover) restore(res *FailoverResult, cut Cut, w *Watch, p *probe.Prob
 		return fmt.Errorf("restore (%s): %w", res.Cut, err)
 	}
 	cutSlave := res.Before.ActiveSlave
-	deadline := time.Now().Add(f.Limit)
-	for {
+	err := wait.Until(fmt.Sprintf("slave %s is back up in the bond after the restore", cutSlave), func() error {
 		st, err := ReadBond(f.Pod, f.Bond)
 		if err != nil {
 			return err
 		}
-		if s, ok := st.Slave(cutSlave); ok && s.MiiStatus == "up" {
-			res.BackAt = time.Now()
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("slave %s did not come back up within %v of the restore", cutSlave, f.Limit)
-		}
-		time.Sleep(20 * time.Millisecond)
+		s, _ := st.Slave(cutSlave)
+		return want(s.MiiStatus == "up", "MII status %q", s.MiiStatus)
+	})
+	if err != nil {
+		return err
 	}
-	time.Sleep(f.Settle)
+	res.BackAt = time.Now()
+	// The slave's return may still move the bond (a primary takes the
+	// active role back): measure from when its state stops changing.
+	if _, err := ReadBondSettled(f.Pod, f.Bond); err != nil {
+		return err
+	}
 	from := time.Now()
 	time.Sleep(f.After)
-	res.AfterRestore = p.Snapshot().Between(from, time.Now().Add(-500*time.Millisecond))
-	var err error
+	res.AfterRestore = p.Window(from, time.Now(), replyGrace())
 	res.Restored, err = ReadBond(f.Pod, f.Bond)
 	if err != nil {
 		return err
@@ -214,6 +227,11 @@ func (f *Failover) analyse(res *FailoverResult) {
 			break
 		}
 	}
+	if f.CarrierLog != nil {
+		if text := f.CarrierLog(res.Before.ActiveSlave); text != "" {
+			res.KernelCarrierLost, res.KernelCarrierLostSeen = firstRecord(res.Kernel, text, res.CutAt)
+		}
+	}
 	if res.SwitchSeen {
 		if r, ok := firstReplyAfter(res.Whole, res.Switch.At); ok {
 			res.Resumed = r
@@ -227,6 +245,16 @@ func (f *Failover) analyse(res *FailoverResult) {
 		win := res.Whole.Between(res.CutAt.Add(-time.Second), res.Resumed.Add(time.Millisecond))
 		res.Gap, _ = win.LongestGap()
 	}
+}
+
+// firstRecord is the first kernel log record after t that ends with text.
+func firstRecord(log []KernelRecord, text string, after time.Time) (KernelRecord, bool) {
+	for _, k := range log {
+		if k.At.After(after) && strings.HasSuffix(k.Text, text) {
+			return k, true
+		}
+	}
+	return KernelRecord{}, false
 }
 
 func firstReplyAfter(r *probe.Report, t time.Time) (time.Time, bool) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bond-cni/bond-cni/test/internal/nad"
 	"github.com/bond-cni/bond-cni/test/internal/probe"
+	"github.com/bond-cni/bond-cni/test/internal/wait"
 )
 
 // SeedConfig is one run of a pod from the manifests: by default the
@@ -126,7 +127,7 @@ func RunSeed(ctx context.Context, r Reporter, c SeedConfig) *SeedOutcome {
 		gw := gatewayOf(s, bondAtt)
 		rep, err := Ping(s.Pod.NetNS, gw, c.Traffic)
 		if err == nil {
-			r.Printf("ping %s from the pod for %v: %d sent, %d answered", gw, c.Traffic, rep.Sent(), rep.Received())
+			r.Printf("ping %s from the pod for %v: %d sent from the first reply on, %d answered", gw, c.Traffic, rep.Sent(), rep.Received())
 			err = want(rep.Received() > 0 && rep.Lost() <= rep.Sent()/10, "%d of %d lost", rep.Lost(), rep.Sent())
 		}
 		r.Check("traffic passes through the bond", err)
@@ -139,8 +140,9 @@ func RunSeed(ctx context.Context, r Reporter, c SeedConfig) *SeedOutcome {
 	}
 	r.Section("Failover under traffic")
 	f := &Failover{Pod: s.Pod.NetNS, Bond: out.Bond, Target: gatewayOf(s, bondAtt), Interval: c.Interval,
-		Settle: 500 * time.Millisecond, Limit: 30 * time.Second, After: 2 * time.Second, Logf: r.Printf,
-		CutFor: func(active string) (Cut, error) { return cutFor(s, c, active) }}
+		Settle: 500 * time.Millisecond, After: 2 * time.Second, Logf: r.Printf,
+		CutFor:     func(active string) (Cut, error) { return cutFor(s, c, active) },
+		CarrierLog: func(active string) string { return vfLinkDownLog(s, active) }}
 	res, err := f.Run()
 	out.Failover = res
 	reportFailover(r, res, err, out.BondState.Miimon, 200*time.Millisecond, "miimon + 200 ms")
@@ -367,16 +369,20 @@ func checkEndState(r Reporter, s *Scenario, bondAtt *nad.Attachment, out *SeedOu
 	}
 	// A VF brought up (by host-device, then again by enslaving) reports
 	// carrier only when its driver's link watchdog next runs (igbvf: every
-	// 2 s), so give the slaves' MII status a moment to read up.
+	// 2 s), so wait for the slaves' MII status to read up; the checks
+	// below say what is still wrong if it never does.
 	start := time.Now()
-	for !allMIIUp(st, bc.Links) && time.Since(start) < 10*time.Second {
-		time.Sleep(50 * time.Millisecond)
-		if st, err = ReadBond(s.Pod.NetNS, bondAtt.IfName); err != nil {
-			r.Check("read bond "+bondAtt.IfName, err)
-			return
+	werr := wait.Until("every slave's MII status reads up", func() error {
+		now, err := ReadBond(s.Pod.NetNS, bondAtt.IfName)
+		if err != nil {
+			return err
 		}
-	}
-	if d := time.Since(start); d > 100*time.Millisecond {
+		st = now
+		return want(allMIIUp(st, bc.Links), "%s", strings.TrimSpace(st.Render()))
+	})
+	if werr != nil {
+		r.Printf("(%v)", werr)
+	} else if d := time.Since(start); d > 100*time.Millisecond {
 		r.Printf("(every slave's MII status read up %s after the ADD returned)", Ms(d))
 	}
 	out.BondState = st
@@ -470,6 +476,16 @@ func hasAddress(n ns.NetNS, link string, addr net.IPNet) error {
 	})
 }
 
+// vfLinkDownLog is the line igbvf logs when the VF the pod holds as
+// slave loses its link.
+func vfLinkDownLog(s *Scenario, slave string) string {
+	vf, ok := s.VFOf(slave)
+	if !ok {
+		return ""
+	}
+	return "igbvf " + vf.PCI + ": Link is Down"
+}
+
 func cutFor(s *Scenario, c SeedConfig, active string) (Cut, error) {
 	vf, ok := s.VFOf(active)
 	if !ok {
@@ -491,8 +507,9 @@ func cutFor(s *Scenario, c SeedConfig, active string) (Cut, error) {
 }
 
 // reportFailover prints the timeline and the figures, and checks traffic
-// resumed, the bond switched within miimon+slack of the carrier drop, and
-// traffic was fine after the restore.
+// resumed, the cut slave's link failure was counted and traffic was fine
+// after the restore. How fast (the switch time, the gaps) is a figure,
+// checked only under BOND_TEST_STRICT_TIMING=1 (see timing).
 func reportFailover(r Reporter, res *FailoverResult, runErr error, miimon int, slack time.Duration, limitName string) {
 	if res.CutAt.IsZero() {
 		r.Check("fail over under traffic", runErr)
@@ -502,17 +519,7 @@ func reportFailover(r Reporter, res *FailoverResult, runErr error, miimon int, s
 	r.Printf("%s", Indent(strings.Join(Timeline(res), "\n"), "  "))
 	r.Check("the bond switched to the other slave and traffic resumed", runErr)
 	if res.Before != nil && res.Switched != nil {
-		r.Printf("active slave (IFLA_BOND_ACTIVE_SLAVE): %s before, %s after", res.Before.ActiveSlave, res.Switched.ActiveSlave)
-		var fails []string
-		for _, sl := range res.Before.Slaves {
-			after, _ := res.Switched.Slave(sl.Name)
-			fails = append(fails, fmt.Sprintf("%s %d -> %d", sl.Name, sl.LinkFailures, after.LinkFailures))
-		}
-		r.Printf("link failure counts: %s", strings.Join(fails, ", "))
-		cut, _ := res.Switched.Slave(res.Before.ActiveSlave)
-		before, _ := res.Before.Slave(res.Before.ActiveSlave)
-		r.Check(fmt.Sprintf("link failure count of %s went up", cut.Name), want(cut.LinkFailures > before.LinkFailures, "%d -> %d", before.LinkFailures, cut.LinkFailures))
-		r.Printf("bond MAC: %s before, %s after (fail_over_mac %s)", res.Before.MAC, res.Switched.MAC, res.Before.FailOverMac)
+		reportSwitched(r, res)
 	}
 	if res.Outage != nil {
 		r.Printf("probes every %v: %d sent from the cut until traffic resumed, %d of them answered, %d lost",
@@ -522,21 +529,60 @@ func reportFailover(r Reporter, res *FailoverResult, runErr error, miimon int, s
 	}
 	checkSwitchTime(r, res, time.Duration(miimon)*time.Millisecond+slack, limitName)
 	if res.AfterRestore != nil {
-		g, _ := res.AfterRestore.LongestGap()
-		r.Printf("link restored; %s MII up again after %s; then %d probes in %v: %d lost, longest gap %s; active slave now %s",
-			res.Before.ActiveSlave, Ms(res.BackAt.Sub(res.RestoredAt)), res.AfterRestore.Sent(), res.AfterRestore.End.Sub(res.AfterRestore.Start).Round(time.Millisecond),
-			res.AfterRestore.Lost(), Ms(g.Duration()), res.Restored.ActiveSlave)
-		r.Check("traffic is fine after the link came back", want(res.AfterRestore.Lost() <= res.AfterRestore.Sent()/20 && g.Duration() < 500*time.Millisecond,
-			"%d of %d lost, longest gap %s", res.AfterRestore.Lost(), res.AfterRestore.Sent(), Ms(g.Duration())))
+		reportAfterRestore(r, res)
 	}
 }
 
-// checkSwitchTime checks the bond chose its new active slave within the
-// limit of the slave's carrier drop. The choice is taken from the bond's
-// own kernel log record ("making interface the new active one") when
-// there is one, else from the IFLA_BOND_ACTIVE_SLAVE notification, which
-// can come later: the bond notifies only after its failover work, which
-// includes calls into both slaves' drivers.
+func reportSwitched(r Reporter, res *FailoverResult) {
+	r.Printf("active slave (IFLA_BOND_ACTIVE_SLAVE): %s before, %s after", res.Before.ActiveSlave, res.Switched.ActiveSlave)
+	var fails []string
+	for _, sl := range res.Before.Slaves {
+		after, _ := res.Switched.Slave(sl.Name)
+		fails = append(fails, fmt.Sprintf("%s %d -> %d", sl.Name, sl.LinkFailures, after.LinkFailures))
+	}
+	r.Printf("link failure counts: %s", strings.Join(fails, ", "))
+	cut, _ := res.Switched.Slave(res.Before.ActiveSlave)
+	before, _ := res.Before.Slave(res.Before.ActiveSlave)
+	r.Check(fmt.Sprintf("link failure count of %s went up", cut.Name), want(cut.LinkFailures > before.LinkFailures, "%d -> %d", before.LinkFailures, cut.LinkFailures))
+	r.Printf("bond MAC: %s before, %s after (fail_over_mac %s)", res.Before.MAC, res.Switched.MAC, res.Before.FailOverMac)
+}
+
+func reportAfterRestore(r Reporter, res *FailoverResult) {
+	after := res.AfterRestore
+	g, _ := after.LongestGap()
+	r.Printf("link restored; %s MII up again after %s; then %d probes in %v: %d lost, longest gap %s; active slave now %s",
+		res.Before.ActiveSlave, Ms(res.BackAt.Sub(res.RestoredAt)), after.Sent(), after.End.Sub(after.Start).Round(time.Millisecond),
+		after.Lost(), Ms(g.Duration()), res.Restored.ActiveSlave)
+	r.Check("traffic is fine after the link came back (at most 5% lost)", want(after.Received() > 0 && after.Lost() <= after.Sent()/20,
+		"%d of %d lost", after.Lost(), after.Sent()))
+	timing(r, "no gap between replies reached 500 ms after the link came back", want(g.Duration() < 500*time.Millisecond,
+		"longest gap %s", Ms(g.Duration())))
+}
+
+// timing checks a timing limit when BOND_TEST_STRICT_TIMING=1 and
+// otherwise reports it: on a shared, emulated machine a slow failover
+// says more about the machine than about the bond. make bench measures
+// them.
+func timing(r Reporter, what string, err error) {
+	if wait.StrictTiming() {
+		r.Check(what, err)
+		return
+	}
+	verdict := "held"
+	if err != nil {
+		verdict = "not held: " + err.Error()
+	}
+	r.Printf("[figure] %s: %s (a check only with BOND_TEST_STRICT_TIMING=1)", what, verdict)
+}
+
+// checkSwitchTime reports when the bond chose its new active slave after
+// the slave's carrier drop, and holds it to the limit (see timing). The
+// limit compares times on one clock only: the kernel log's, when the
+// slave's driver logs its link going down (igbvf does) and the bond logs
+// its choice ("making interface the new active one"); else the arrival
+// of the two link notifications in the pod, of which the bond's
+// (IFLA_BOND_ACTIVE_SLAVE) can come later than its choice: it notifies
+// only after its failover work, which calls into both slaves' drivers.
 func checkSwitchTime(r Reporter, res *FailoverResult, limit time.Duration, limitName string) {
 	if !res.CarrierLostSeen {
 		r.Check("the kernel reported the slave's carrier drop", errors.New("no RTM_NEWLINK without carrier for the cut slave"))
@@ -544,30 +590,44 @@ func checkSwitchTime(r Reporter, res *FailoverResult, limit time.Duration, limit
 	}
 	carrier := res.CarrierLost.At
 	r.Printf("the slave's carrier dropped %s after the cut (RTM_NEWLINK)", Ms(carrier.Sub(res.CutAt)))
-	decided, how := res.Switch.At, "the IFLA_BOND_ACTIVE_SLAVE notification"
 	if res.KernelSwitchSeen {
-		decided, how = res.KernelSwitch.At, "the bond's kernel log"
+		r.Printf("the bond chose the new active slave %s after the carrier drop (the bond's kernel log, read against the notification's arrival)", Ms(res.KernelSwitch.At.Sub(carrier)))
 	}
-	if !res.KernelSwitchSeen && !res.SwitchSeen {
-		r.Check("the bond chose a new active slave", errors.New("neither the kernel log nor a notification says so"))
-		return
-	}
-	d := decided.Sub(carrier)
-	r.Printf("the bond chose the new active slave %s after the carrier drop (%s; limit %s = %s)", Ms(d), how, limitName, Ms(limit))
-	if res.SwitchSeen && res.KernelSwitchSeen {
+	if res.SwitchSeen {
 		r.Printf("the kernel notified the new active slave (IFLA_BOND_ACTIVE_SLAVE) %s after the carrier drop", Ms(res.Switch.At.Sub(carrier)))
 	}
-	what := "the bond switched within " + limitName + " of the slave's carrier drop"
+	from, to, clock, ok := switchSpan(res)
+	what := "the bond switched within " + limitName + " (" + Ms(limit) + ") of the slave's carrier drop"
+	if !ok {
+		timing(r, what, errors.New("no carrier drop and choice on one clock"))
+		return
+	}
+	d := to.Sub(from)
+	r.Printf("switch time on %s: %s", clock, Ms(d))
 	if d <= limit {
-		r.Check(what, nil)
+		timing(r, what, nil)
 		return
 	}
-	if stall, ok := driverStall(res.Kernel, carrier, decided); ok {
+	if stall, ok := driverStall(res.Kernel, from, to); ok && clock == kernelClock {
 		r.Printf("the bond's MII monitor could not run meanwhile: %s", stall)
-		r.Check(what+" (excused: the monitor was held up by the VF driver's reset, see above)", nil)
+		timing(r, what+" (excused: the monitor was held up by the VF driver's reset, see above)", nil)
 		return
 	}
-	r.Check(what, fmt.Errorf("it took %s", Ms(d)))
+	timing(r, what, fmt.Errorf("it took %s", Ms(d)))
+}
+
+const kernelClock = "the kernel log's clock"
+
+// switchSpan is the carrier drop and the bond's choice on one clock: the
+// kernel log's if it has both, else the notifications' arrival.
+func switchSpan(res *FailoverResult) (from, to time.Time, clock string, ok bool) {
+	if res.KernelCarrierLostSeen && res.KernelSwitchSeen {
+		return res.KernelCarrierLost.At, res.KernelSwitch.At, kernelClock, true
+	}
+	if res.SwitchSeen {
+		return res.CarrierLost.At, res.Switch.At, "the link notifications' arrival", true
+	}
+	return time.Time{}, time.Time{}, "", false
 }
 
 // driverStall finds, in the kernel log between the carrier drop and the
@@ -710,7 +770,7 @@ func teardown(ctx context.Context, r Reporter, s *Scenario, out *SeedOutcome) []
 	if after != nil {
 		r.Printf("the host after the pod:\n%s", strings.TrimRight(after.Render(), "\n"))
 	}
-	r.Check("the host is as it was before the pod (VFs, names, MACs, MTU, trust, no bond, no lease, no record)", diffErr(diff))
+	r.Check("the host is as it was before the pod (PFs, VFs, names, MACs, MTU, trust, no bond, no lease, no record)", diffErr(diff))
 	return diff
 }
 
@@ -746,8 +806,8 @@ type VethConfig struct {
 }
 
 // RunVethFailover bonds two veths with the pod's bond NAD, cuts the
-// active slave's switch port under traffic and checks the gap stays
-// within 2 x miimon + 100 ms.
+// active slave's switch port under traffic and reports the gap against
+// 2 x miimon + 100 ms (a check under strict timing).
 func RunVethFailover(ctx context.Context, r Reporter, c VethConfig) *FailoverResult {
 	m, err := LoadManifests(c.Files, nil)
 	if !r.Check("read the manifests", err) {
@@ -815,7 +875,7 @@ func RunVethFailover(ctx context.Context, r Reporter, c VethConfig) *FailoverRes
 	}
 	r.Printf("%s", Indent(st.Render(), "  "))
 	f := &Failover{Pod: pod.NetNS, Bond: bondName, Target: gws[0].IP, Interval: c.Interval,
-		Settle: 500 * time.Millisecond, Limit: 10 * time.Second, After: 2 * time.Second, Logf: r.Printf,
+		Settle: 500 * time.Millisecond, After: 2 * time.Second, Logf: r.Printf,
 		CutFor: func(active string) (Cut, error) {
 			port, ok := ports[active]
 			if !ok {
@@ -827,7 +887,7 @@ func RunVethFailover(ctx context.Context, r Reporter, c VethConfig) *FailoverRes
 	reportFailover(r, res, err, st.Miimon, 200*time.Millisecond, "miimon + 200 ms")
 	limit := 2*time.Duration(st.Miimon)*time.Millisecond + 100*time.Millisecond
 	if res.Outage != nil {
-		r.Check(fmt.Sprintf("the gap stayed within 2 x miimon + 100 ms = %s", Ms(limit)), want(res.Gap.Duration() <= limit, "gap %s", Ms(res.Gap.Duration())))
+		timing(r, fmt.Sprintf("the gap stayed within 2 x miimon + 100 ms = %s", Ms(limit)), want(res.Gap.Duration() <= limit, "gap %s", Ms(res.Gap.Duration())))
 	}
 	return res
 }
@@ -909,7 +969,10 @@ type silentSections struct{ Reporter }
 
 func (silentSections) Section(string) {}
 
-// Ping probes target from the netns for d and reports.
+// Ping probes target from the netns for d and reports on the probes sent
+// from the first reply on: those before it only warmed the path up (ARP,
+// a VF still getting carrier), so they are not losses. No reply within
+// the deadline is an error.
 func Ping(n ns.NetNS, target net.IP, d time.Duration) (*probe.Report, error) {
 	var tr *probe.ICMP
 	err := n.Do(func(ns.NetNS) (err error) {
@@ -920,7 +983,16 @@ func Ping(n ns.NetNS, target net.IP, d time.Duration) (*probe.Report, error) {
 		return nil, err
 	}
 	p := probe.Start(tr, 10*time.Millisecond)
-	p.WaitReply(time.Time{}, 5*time.Second)
-	time.Sleep(d)
-	return p.Stop(100 * time.Millisecond), nil
+	defer p.Stop(0)
+	if !p.WaitReply(time.Time{}, wait.Deadline()) {
+		return nil, fmt.Errorf("no reply from %s within %v", target, wait.Deadline())
+	}
+	first, _ := p.Snapshot().FirstAnswered()
+	time.Sleep(d) // the span measured, not a wait for a state
+	return p.Window(first.Sent, time.Now(), replyGrace()), nil
 }
+
+// replyGrace is how long a reply may take before its probe counts as
+// lost: far above an emulated NIC's round trip, scaled for slower
+// machines.
+func replyGrace() time.Duration { return wait.Scaled(time.Second) }

@@ -10,6 +10,8 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/bond-cni/bond-cni/test/internal/wait"
 )
 
 // SlaveState is one bond slave as the kernel reports it.
@@ -85,6 +87,28 @@ func ReadBond(n ns.NetNS, name string) (*BondState, error) {
 		return nil
 	})
 	return st, err
+}
+
+// ReadBondSettled reads the bond once two reads in a row agree. The
+// kernel makes a switch (the active slave, the link failure count,
+// fail_over_mac's MACs) in one step under the RTNL lock, but whether a
+// netlink read can land inside that step depends on the kernel version;
+// two equal reads show it is over.
+func ReadBondSettled(n ns.NetNS, name string) (*BondState, error) {
+	var last *BondState
+	err := wait.Until("bond "+name+" reads the same twice in a row", func() error {
+		now, err := ReadBond(n, name)
+		if err != nil {
+			return err
+		}
+		prev := last
+		last = now
+		if prev == nil || prev.Render() != now.Render() {
+			return fmt.Errorf("it changed: %s", strings.TrimSpace(now.Render()))
+		}
+		return nil
+	})
+	return last, err
 }
 
 func bondState(b *netlink.Bond) *BondState {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -12,6 +11,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/bond-cni/bond-cni/test/internal/netenv"
+	"github.com/bond-cni/bond-cni/test/internal/wait"
 )
 
 // Peer is the far end of the pod's traffic: a NIC on the PFs' L2 segment,
@@ -47,7 +47,7 @@ func NewPeer(link string, addrs ...*net.IPNet) (*Peer, error) {
 		if lo, err := netlinksafe.LinkByName("lo"); err == nil {
 			_ = netlink.LinkSetUp(lo)
 		}
-		return waitCarrier(link, true, 10*time.Second)
+		return waitCarrier(link, true)
 	})
 	if err != nil {
 		return nil, errors.Join(err, p.Close())
@@ -89,21 +89,17 @@ func (p *Peer) closeNS() error {
 
 // waitCarrier waits for a link in the current netns to get (or lose)
 // carrier.
-func waitCarrier(name string, want bool, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
+func waitCarrier(name string, want bool) error {
+	return wait.Until(fmt.Sprintf("%s: carrier %v", name, want), func() error {
 		l, err := netlinksafe.LinkByName(name)
 		if err != nil {
 			return err
 		}
-		if hasCarrier(l) == want {
-			return nil
+		if hasCarrier(l) != want {
+			return fmt.Errorf("carrier %v, oper state %s", !want, l.Attrs().OperState)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: carrier still %v after %v", name, !want, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func hasCarrier(l netlink.Link) bool {

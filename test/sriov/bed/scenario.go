@@ -15,6 +15,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/bond-cni/bond-cni/test/internal/nad"
+	"github.com/bond-cni/bond-cni/test/internal/wait"
 )
 
 // Scenario is one pod of the source document on this node: its
@@ -243,11 +244,26 @@ func (s *Scenario) Teardown(ctx context.Context) (diff []string, err error) {
 		errs = append(errs, s.Pod.Del(ctx), s.Pod.Close())
 	}
 	errs = append(errs, s.closePeer())
-	after, rerr := ReadHost(s.vfs, s.Networks...)
-	if rerr != nil {
-		return nil, errors.Join(append(errs, rerr)...)
-	}
-	return after.Diff(s.HostBefore), errors.Join(errs...)
+	diff, rerr := awaitHost(s.HostBefore, s.vfs, s.Networks, (*HostState).Diff)
+	return diff, errors.Join(append(errs, rerr)...)
+}
+
+// awaitHost polls the host until diff finds nothing against before (links
+// come back from a deleted netns, and carrier returns, in their own
+// time) and returns what still differs at the deadline. The error is a
+// failed read, not a difference.
+func awaitHost(before *HostState, vfs []VF, networks []string, diff func(now, before *HostState) []string) ([]string, error) {
+	var last []string
+	var readErr error
+	_ = wait.Until("the host is as before", func() error {
+		now, err := ReadHost(vfs, networks...)
+		if readErr = err; err != nil {
+			return err
+		}
+		last = diff(now, before)
+		return diffErr(last)
+	})
+	return last, readErr
 }
 
 func (s *Scenario) closePeer() error {
