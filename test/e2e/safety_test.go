@@ -82,6 +82,7 @@ func TestHostLinkRefusedOnRealTopologies(t *testing.T) {
 	}
 	t.Run("SR-IOV PF with VFs", func(t *testing.T) {
 		pfs := testPFs(t)
+		guardTestBed(t)
 		pci := hostlink.PCI(hostLink(t, pfs[0]))
 		for _, policy := range []string{pfs[0], pci} {
 			setPolicyFile(t, []byte(policy+"\n"+pfs[1]+"\n"))
