@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -678,4 +679,24 @@ func TestDelNeverBlocksOnWrongTypes(t *testing.T) {
 		assertExecRefused(t, probeRun(t, "ADD", p, "bond0", conf), 7)
 		mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
 	})
+}
+
+// TestRuntimesRefuseNonStringNames backs a limit docs/security.md states:
+// the CNI library checks "name" and "cniVersion" before the plugin runs,
+// so DEL cannot get past a config whose name is not a string; libcni,
+// which runtimes build on, refuses such a config before any ADD.
+func TestRuntimesRefuseNonStringNames(t *testing.T) {
+	for _, conf := range []string{
+		`{"cniVersion":"1.0.0","name":5,"plugins":[{"type":"bond","mode":"active-backup","links":[{"name":"a"},{"name":"b"}]}]}`,
+		`{"cniVersion":5,"name":"n","plugins":[{"type":"bond","mode":"active-backup","links":[{"name":"a"},{"name":"b"}]}]}`,
+	} {
+		if _, err := libcni.ConfListFromBytes([]byte(conf)); err == nil {
+			t.Errorf("libcni took %s", conf)
+		}
+	}
+	p, _ := podWithLinks(t, "net1", "net2")
+	res := probeRun(t, "DEL", p, "bond0", `{"cniVersion":"1.0.0","name":5,"type":"bond"}`)
+	if res.exit == 0 {
+		t.Errorf("DEL of a config named by a number passed the CNI library: the doc's limit is gone, update docs/security.md")
+	}
 }
