@@ -81,6 +81,9 @@ func (a *attachment) releaseIPAM() error {
 // delFromRecord takes apart what the record says ADD built.
 func (a *attachment) delFromRecord(rec *state.Record) error {
 	gone, err := a.openPodNetnsForDel()
+	if isHostNetns(err) {
+		return err
+	}
 	if err != nil {
 		if !rec.HostLinks() {
 			a.log.Warnf("%v; nothing of the node's is in it, so nothing to put back", err)
@@ -156,6 +159,9 @@ func (a *attachment) releaseBond(rec *state.Record) error {
 // host go back to it (hostlink.ReturnUnrecorded says which may).
 func (a *attachment) delWithoutRecord() error {
 	gone, err := a.openPodNetnsForDel()
+	if isHostNetns(err) {
+		return err
+	}
 	if err != nil || gone {
 		if err != nil {
 			a.log.Warnf("%v; no record, so nothing of the node's is known to be in it", err)
@@ -253,6 +259,13 @@ func (a *attachment) restoreOnHost(rec state.Record, podGone bool) error {
 		}
 		return errors.Join(errs...)
 	})
+}
+
+// isHostNetns reports whether err is the refusal of a CNI_NETNS that is
+// the host's own: never a netns that cannot be opened, and never ignored.
+func isHostNetns(err error) bool {
+	var cerr *types.Error
+	return errors.As(err, &cerr) && cerr.Code == types.ErrInvalidNetNS
 }
 
 func hostNames(rec *state.Record) string {

@@ -94,7 +94,7 @@ func vfTakesPFMAC(t *testing.T, name string, mac net.HardwareAddr) {
 // host name, trust off, its MTU and the MAC its PF reported.
 func restoreVFAtCleanup(t *testing.T, p *pod, vf bed.VF, name string) {
 	t.Helper()
-	mtu := hostLink(t, name).Attrs().MTU
+	mtu, mac := hostLink(t, name).Attrs().MTU, hostLink(t, name).Attrs().HardwareAddr
 	adminMAC := pfReportedMAC(t, vf)
 	t.Cleanup(func() {
 		_ = p.ns.Do(func(ns.NetNS) error {
@@ -113,17 +113,21 @@ func restoreVFAtCleanup(t *testing.T, p *pod, vf bed.VF, name string) {
 			}
 			return nil
 		})
+		if pf, err := netlinksafe.LinkByName(vf.PF); err == nil {
+			_ = netlink.LinkSetVfTrust(pf, vf.Index, false)
+			if err := netlink.LinkSetVfHardwareAddr(pf, vf.Index, adminMAC); err != nil {
+				t.Errorf("put back the MAC %s reported for %s: %v", vf.PF, vf, err)
+			}
+		}
+		// After the PF's MAC, which decides whether the VF may set its own.
 		if l, err := netlinksafe.LinkByName(vf.HostName()); err == nil {
 			_ = netlink.LinkSetDown(l)
 			if l.Attrs().Name != name {
 				_ = netlink.LinkSetName(l, name)
 			}
 			_ = netlink.LinkSetMTU(l, mtu)
-		}
-		if pf, err := netlinksafe.LinkByName(vf.PF); err == nil {
-			_ = netlink.LinkSetVfTrust(pf, vf.Index, false)
-			if err := netlink.LinkSetVfHardwareAddr(pf, vf.Index, adminMAC); err != nil {
-				t.Errorf("put back the MAC %s reported for %s: %v", vf.PF, vf, err)
+			if err := netlink.LinkSetHardwareAddr(l, mac); err != nil {
+				t.Errorf("put back the MAC of %s: %v", name, err)
 			}
 		}
 	})
