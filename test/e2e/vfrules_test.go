@@ -74,10 +74,18 @@ func podWithVFs(t *testing.T, s vfSetup, vfs []bed.VF) *pod {
 	return p
 }
 
-// vfTakesPFMAC waits until the VF's netdev has the MAC its PF set: igbvf
-// learns it only from a reset, which opening the netdev does.
+// vfTakesPFMAC gives the VF's netdev the MAC its PF set, as SR-IOV CNI
+// does. A trusted VF takes it like any MAC. An untrusted one refuses the
+// request (igb lets it keep only the PF's MAC, and does not count a
+// request for that same MAC as one); igbvf then learns the PF's MAC from
+// a reset, which opening the netdev does.
 func vfTakesPFMAC(t *testing.T, name string, mac net.HardwareAddr) {
 	t.Helper()
+	link := hostLink(t, name)
+	must(t, netlink.LinkSetDown(link))
+	if netlink.LinkSetHardwareAddr(link, mac) == nil {
+		return
+	}
 	waitFor(t, name+" to take the MAC its PF set", func() error {
 		l := hostLink(t, name)
 		if got := l.Attrs().HardwareAddr.String(); got != mac.String() {
