@@ -6,13 +6,13 @@ import (
 	"strings"
 
 	"github.com/containernetworking/cni/pkg/skel"
-	"github.com/containernetworking/plugins/pkg/ipam"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 
 	"github.com/bond-cni/bond-cni/pkg/bond"
 	"github.com/bond-cni/bond-cni/pkg/config"
+	"github.com/bond-cni/bond-cni/pkg/delegate"
 	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
@@ -29,7 +29,7 @@ func cmdDel(args *skel.CmdArgs) error {
 	a.log.Step("DEL start")
 	var errs []error
 	if conf.IPAM.Type != "" {
-		if err := ipam.ExecDel(conf.IPAM.Type, args.StdinData); err != nil && !isPluginMissing(err) {
+		if err := delegate.Del(conf.IPAM.Type, args.StdinData); err != nil && !isPluginMissing(err) {
 			errs = append(errs, asCNIError(fmt.Errorf("IPAM %s DEL: %w", conf.IPAM.Type, err), errIPAM))
 		} else if err != nil {
 			// An IPAM plugin that is not installed holds no leases.

@@ -1,20 +1,18 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"slices"
 
-	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
-	"github.com/containernetworking/plugins/pkg/ipam"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
 	"github.com/bond-cni/bond-cni/pkg/config"
+	"github.com/bond-cni/bond-cni/pkg/delegate"
 	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
@@ -30,7 +28,7 @@ func cmdStatus(args *skel.CmdArgs) error {
 			fmt.Sprintf("this node's kernel cannot create bonds (is the bonding module available?): %v", err), "")
 	}
 	if conf.IPAM.Type != "" {
-		if err := ipam.ExecStatus(conf.IPAM.Type, args.StdinData); err != nil {
+		if err := delegate.Status(conf.IPAM.Type, args.StdinData); err != nil {
 			return asCNIError(fmt.Errorf("IPAM %s STATUS: %w", conf.IPAM.Type, err), types.ErrPluginNotAvailable)
 		}
 	}
@@ -66,7 +64,7 @@ func cmdGC(args *skel.CmdArgs) error {
 	}
 	a := newAttachment(args, conf)
 	if conf.IPAM.Type != "" {
-		if err := invoke.DelegateGC(context.TODO(), conf.IPAM.Type, args.StdinData, nil); err != nil {
+		if err := delegate.GC(conf.IPAM.Type, args.StdinData); err != nil {
 			return asCNIError(fmt.Errorf("IPAM %s GC: %w", conf.IPAM.Type, err), errIPAM)
 		}
 	}
