@@ -148,7 +148,10 @@ func (s *session) buildTests(patterns []string, run string) (payload, error) {
 		pl.steps = append(pl.steps, hostStep{name: filepath.Base(bin), bin: bin,
 			relDir: relDir(s.root, p.dir), args: s.testArgs(run), isTest: true})
 	}
-	pl.plugins, err = pluginBinaries(s.root, s.work)
+	if pl.plugins, err = pluginBinaries(s.root, s.work); err != nil {
+		return pl, err
+	}
+	pl.plugins, err = s.withExtraPlugins(pl.plugins)
 	return pl, err
 }
 
@@ -207,6 +210,10 @@ func (s *session) buildProgramPayload(pkg string, args []string) (payload, error
 		return payload{}, err
 	}
 	plugins, err := pluginBinaries(s.root, s.work)
+	if err != nil {
+		return payload{}, err
+	}
+	plugins, err = s.withExtraPlugins(plugins)
 	return payload{steps: []hostStep{{name: name, bin: bin, relDir: ".", args: args}}, plugins: plugins}, err
 }
 

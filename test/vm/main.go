@@ -55,6 +55,7 @@ type options struct {
 	forceVM bool
 	native  bool
 	keep    bool
+	plugins extraPlugins
 }
 
 func (o *options) register(fs *flag.FlagSet, timeout time.Duration) {
@@ -63,6 +64,7 @@ func (o *options) register(fs *flag.FlagSet, timeout time.Duration) {
 	fs.BoolVar(&o.forceVM, "vm", false, "use the VM even when the host kernel could run the tests")
 	fs.BoolVar(&o.native, "native", false, "run on the host kernel even when the bond probe fails (as root)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (initrd, binaries) for inspection")
+	fs.Var(&o.plugins, "plugin", "NAME=PATH: also install the static binary PATH as $CNI_PATH/NAME (repeatable)")
 }
 
 func (o *options) validate() error {

@@ -133,3 +133,38 @@ func readCPIONames(t *testing.T, data []byte) []string {
 	}
 	return names
 }
+
+// TestExtraPlugins: -plugin NAME=PATH copies the binary in under NAME;
+// a name the project's plugins use, or a bad flag value, is refused.
+func TestExtraPlugins(t *testing.T) {
+	var e extraPlugins
+	for _, bad := range []string{"bond", "=x", "a/b=x", "name="} {
+		if err := e.Set(bad); err == nil {
+			t.Errorf("-plugin %q accepted", bad)
+		}
+	}
+	src := filepath.Join(t.TempDir(), "other")
+	if err := os.WriteFile(src, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Set("bond-compare=" + src); err != nil {
+		t.Fatal(err)
+	}
+	s := &session{work: t.TempDir(), native: true, opts: options{plugins: e}}
+	got, err := s.withExtraPlugins([]string{"/x/bond", "/x/host-local"})
+	if err != nil || len(got) != 3 || filepath.Base(got[2]) != "bond-compare" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if data, _ := os.ReadFile(got[2]); string(data) != "#!/bin/sh\n" {
+		t.Errorf("copy holds %q", data)
+	}
+	s.opts.plugins = extraPlugins{{name: "host-local", path: src}}
+	if _, err := s.withExtraPlugins([]string{"/x/host-local"}); err == nil {
+		t.Error("a name the project uses was accepted")
+	}
+	s.native = false // the VM wants a static ELF; a script is not one
+	s.opts.plugins = extraPlugins{{name: "other2", path: src}}
+	if _, err := s.withExtraPlugins(nil); err == nil {
+		t.Error("a non-ELF file was accepted for the VM")
+	}
+}
