@@ -52,8 +52,26 @@ func replies(pr *probe.Prober) int { return pr.Snapshot().Received() }
 // first answered one after. A stall of the guest outside the outage (when
 // nothing is sent) does not count, unlike in the echo gap.
 func outage(r *probe.Report) (time.Duration, int) {
+	from, to, ok := outageSpan(r)
+	if !ok {
+		return 0, 0
+	}
+	return r.Probes[to].Sent.Sub(r.Probes[from].Sent), to - from - 1
+}
+
+// firstAnswerAfterOutage is the send time of the first answered probe
+// after the outage, or zero when there was none.
+func firstAnswerAfterOutage(r *probe.Report) time.Time {
+	if _, to, ok := outageSpan(r); ok {
+		return r.Probes[to].Sent
+	}
+	return time.Time{}
+}
+
+// outageSpan returns the indexes of the answered probes around the
+// outage: the last before it and the first after it.
+func outageSpan(r *probe.Report) (from, to int, ok bool) {
 	var longest time.Duration
-	var lost int
 	last := -1
 	for i, p := range r.Probes {
 		if p.Received.IsZero() {
@@ -61,12 +79,12 @@ func outage(r *probe.Report) (time.Duration, int) {
 		}
 		if last >= 0 && i-last > 1 {
 			if d := p.Sent.Sub(r.Probes[last].Sent); d > longest {
-				longest, lost = d, i-last-1
+				longest, from, to, ok = d, last, i, true
 			}
 		}
 		last = i
 	}
-	return longest, lost
+	return from, to, ok
 }
 
 // sendPause is the longest time between two sends: close to the echo gap,

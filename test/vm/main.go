@@ -56,6 +56,7 @@ type options struct {
 	native  bool
 	keep    bool
 	plugins extraPlugins
+	out     string
 }
 
 func (o *options) register(fs *flag.FlagSet, timeout time.Duration) {
@@ -64,6 +65,7 @@ func (o *options) register(fs *flag.FlagSet, timeout time.Duration) {
 	fs.BoolVar(&o.forceVM, "vm", false, "use the VM even when the host kernel could run the tests")
 	fs.BoolVar(&o.native, "native", false, "run on the host kernel even when the bond probe fails (as root)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (initrd, binaries) for inspection")
+	fs.StringVar(&o.out, "out", "", "directory for the files the guest sends to the host (vmctl.WriteFile), such as the bench's charts")
 	fs.Var(&o.plugins, "plugin", "NAME=PATH: also install the static binary PATH as $CNI_PATH/NAME (repeatable)")
 }
 

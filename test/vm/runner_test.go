@@ -168,3 +168,28 @@ func TestExtraPlugins(t *testing.T) {
 		t.Error("a non-ELF file was accepted for the VM")
 	}
 }
+
+// TestGuestFiles: "file <name> <base64>" lands in the -out directory under
+// that name; names with a directory and a runner without -out are refused,
+// and the log shows a file request's size, not its contents.
+func TestGuestFiles(t *testing.T) {
+	dir := t.TempDir()
+	c := &controller{outDir: dir}
+	if got := c.reply("file chart.png aGVsbG8="); got != "ok" {
+		t.Fatalf("reply %q", got)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "chart.png")); string(data) != "hello" {
+		t.Errorf("file holds %q", data)
+	}
+	for _, bad := range []string{"file ../x aGVsbG8=", "file .. aGVsbG8=", "file x", "file x !!!"} {
+		if got := c.reply(bad); !strings.HasPrefix(got, "err ") {
+			t.Errorf("%q -> %q", bad, got)
+		}
+	}
+	if got := (&controller{}).reply("file x aGVsbG8="); !strings.HasPrefix(got, "err ") {
+		t.Errorf("no -out: %q", got)
+	}
+	if got := logLine("file chart.png aGVsbG8="); strings.Contains(got, "aGVs") {
+		t.Errorf("log shows the contents: %s", got)
+	}
+}

@@ -26,7 +26,7 @@ func (s *session) runInVM(ctx context.Context, pl payload) error {
 		image = pvh
 	}
 	s.built = time.Now()
-	res := bootVM(ctx, vmConfig{image: image, initrd: initrd, timeout: s.opts.timeout, interactive: pl.interactive}, s.t)
+	res := bootVM(ctx, vmConfig{image: image, initrd: initrd, timeout: s.opts.timeout, interactive: pl.interactive, outDir: s.opts.out}, s.t)
 	s.vmCPU = res.cpu
 	return res.err
 }

@@ -6,6 +6,8 @@
 package chart
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"image/color"
 	"math"
@@ -65,24 +67,40 @@ func msSince(t, cut time.Time) float64 { return round(float64(t.Sub(cut)) / floa
 
 func round(v float64) float64 { return math.Round(v*100) / 100 }
 
-// Write draws the trials one above another on a shared time axis into
-// path; its extension (.png or .svg) picks the format.
+// Write draws the trials into path; its extension (.png or .svg) picks
+// the format.
 func Write(path, title string, trials []Trial) error {
-	if len(trials) == 0 {
-		return fmt.Errorf("chart %s: no trials", path)
-	}
-	format := strings.TrimPrefix(filepath.Ext(path), ".")
-	const width, rowHeight = 18 * vg.Centimeter, 5 * vg.Centimeter
-	c, err := draw.NewFormattedCanvas(width, rowHeight*vg.Length(len(trials))+vg.Centimeter, format)
+	data, err := Render(strings.TrimPrefix(filepath.Ext(path), "."), title, trials)
 	if err != nil {
 		return fmt.Errorf("chart %s: %w", path, err)
 	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// Render draws the trials one above another on a shared time axis, in
+// the format ("png" or "svg").
+func Render(format, title string, trials []Trial) ([]byte, error) {
+	if len(trials) == 0 {
+		return nil, errors.New("no trials")
+	}
+	const width, legendWidth, rowHeight = 22 * vg.Centimeter, 5.2 * vg.Centimeter, 5 * vg.Centimeter
+	c, err := draw.NewFormattedCanvas(width, rowHeight*vg.Length(len(trials))+vg.Centimeter, format)
+	if err != nil {
+		return nil, err
+	}
 	lo, hi := window(trials)
+	legend := plot.NewLegend()
+	legend.Top, legend.Left = true, true
+	legend.YOffs = -vg.Centimeter
 	plots := make([][]*plot.Plot, len(trials))
 	for i, t := range trials {
-		p, err := trialPlot(t, lo, hi, i == 0)
+		leg := &legend
+		if i > 0 {
+			leg = nil // one legend for all panels
+		}
+		p, err := trialPlot(t, lo, hi, leg)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if i == 0 {
 			p.Title.Text = title
@@ -91,19 +109,17 @@ func Write(path, title string, trials []Trial) error {
 	}
 	tiles := draw.Tiles{Rows: len(trials), Cols: 1, PadY: vg.Millimeter * 2, PadTop: vg.Millimeter * 2,
 		PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-	canvases := plot.Align(plots, tiles, draw.New(c))
+	dc := draw.New(c)
+	canvases := plot.Align(plots, tiles, draw.Crop(dc, 0, -legendWidth, 0, 0))
 	for i := range plots {
 		plots[i][0].Draw(canvases[i][0])
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+	legend.Draw(draw.Crop(dc, width-legendWidth+vg.Millimeter*2, 0, 0, 0))
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return nil, err
 	}
-	if _, err := c.WriteTo(f); err != nil {
-		f.Close()
-		return fmt.Errorf("chart %s: %w", path, err)
-	}
-	return f.Close()
+	return buf.Bytes(), nil
 }
 
 // window is the time axis shared by all trials: from a little before the
@@ -135,8 +151,9 @@ var (
 )
 
 // trialPlot is one trial's panel: answered probes at their echo time,
-// lost ones in a band under the axis, and a vertical line per event.
-func trialPlot(t Trial, lo, hi float64, legend bool) (*plot.Plot, error) {
+// lost ones in a band under the axis, and a vertical line per event. Its
+// marks go into legend unless that is nil.
+func trialPlot(t Trial, lo, hi float64, legend *plot.Legend) (*plot.Plot, error) {
 	p := plot.New()
 	p.X.Min, p.X.Max = lo, hi
 	p.X.Label.Text = "ms after the cut"
@@ -175,7 +192,7 @@ func trialPlot(t Trial, lo, hi float64, legend bool) (*plot.Plot, error) {
 		col  color.Color
 		name string
 	}{{&zero, colCut, "cut"}, {t.CarrierLossMs, colCarrier, "carrier lost"}, {t.SwitchMs, colSwitch, "bond switched"},
-		{t.FirstEchoMs, colEcho, "first answer after the cut"}} {
+		{t.FirstEchoMs, colEcho, "first answered probe"}} {
 		if m.at == nil {
 			continue
 		}
@@ -183,12 +200,10 @@ func trialPlot(t Trial, lo, hi float64, legend bool) (*plot.Plot, error) {
 			return nil, err
 		}
 	}
-	p.Legend.Top, p.Legend.Left = true, false
-	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	return p, nil
 }
 
-func addPoints(p *plot.Plot, xys plotter.XYs, col color.Color, shape draw.GlyphDrawer, name string, legend bool) error {
+func addPoints(p *plot.Plot, xys plotter.XYs, col color.Color, shape draw.GlyphDrawer, name string, legend *plot.Legend) error {
 	if len(xys) == 0 {
 		return nil
 	}
@@ -198,21 +213,21 @@ func addPoints(p *plot.Plot, xys plotter.XYs, col color.Color, shape draw.GlyphD
 	}
 	s.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(1.2), Shape: shape}
 	p.Add(s)
-	if legend {
-		p.Legend.Add(name, s)
+	if legend != nil {
+		legend.Add(name, s)
 	}
 	return nil
 }
 
-func addMark(p *plot.Plot, x, y0, y1 float64, col color.Color, name string, legend bool) error {
+func addMark(p *plot.Plot, x, y0, y1 float64, col color.Color, name string, legend *plot.Legend) error {
 	l, err := plotter.NewLine(plotter.XYs{{X: x, Y: y0}, {X: x, Y: y1}})
 	if err != nil {
 		return err
 	}
 	l.LineStyle = draw.LineStyle{Color: col, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(4), vg.Points(2)}}
 	p.Add(l)
-	if legend {
-		p.Legend.Add(name, l)
+	if legend != nil {
+		legend.Add(name, l)
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ func TestWriteFormats(t *testing.T) {
 		t.Errorf("not a PNG: % x", png[:min(8, len(png))])
 	}
 	svg, _ := os.ReadFile(filepath.Join(dir, "f.svg"))
-	for _, want := range []string{"<svg", "veth, miimon 50", "carrier lost", "bond switched", "first answer after the cut", "lost probe"} {
+	for _, want := range []string{"<svg", "veth, miimon 50", "carrier lost", "bond switched", "first answered probe", "lost probe"} {
 		if !strings.Contains(string(svg), want) {
 			t.Errorf("SVG lacks %q", want)
 		}
