@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/bond-cni/bond-cni/test/internal/chart"
-	"github.com/bond-cni/bond-cni/test/internal/probe"
 	"github.com/bond-cni/bond-cni/test/sriov/bed"
 	"github.com/bond-cni/bond-cni/test/vmctl"
 )
@@ -49,17 +48,8 @@ func trialOf(r *bed.FailoverResult) chart.Trial {
 	if at, ok := r.Decided(); ok {
 		t.SwitchMs = chart.At(at, r.CutAt)
 	}
-	t.FirstEchoMs = chart.At(firstAnsweredAfter(probes, r.CutAt), r.CutAt)
-	return t
-}
-
-// firstAnsweredAfter is the send time of the first probe sent after t
-// that was answered.
-func firstAnsweredAfter(r *probe.Report, t time.Time) time.Time {
-	for _, p := range r.Probes {
-		if p.Sent.After(t) && !p.Received.IsZero() {
-			return p.Sent
-		}
+	if _, first, ok := probes.LongestLoss(); ok {
+		t.FirstEchoMs = chart.At(probes.Probes[first].Sent, r.CutAt)
 	}
-	return time.Time{}
+	return t
 }
