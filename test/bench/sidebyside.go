@@ -31,8 +31,12 @@ func (r *Report) printStart(w io.Writer) {
 		}
 	}
 	for _, s := range r.Start {
-		fmt.Fprintf(w, "| %s | %d | %.2f | %.2f | %.2f | %s | %.2f MiB | %d | %.2f ms | %.2f ms |\n", s.Plugin, s.N, s.Median, s.P90, s.Max,
-			ratio(s.Median, ours), float64(s.BinaryBytes)/(1<<20), s.Init.Packages, s.Init.ClockMs, s.Init.MainInitAtMs)
+		mainAt := "-" // a main package without init work
+		if s.Init.MainInitAtMs > 0 {
+			mainAt = fmt.Sprintf("%.2f ms", s.Init.MainInitAtMs)
+		}
+		fmt.Fprintf(w, "| %s | %d | %.2f | %.2f | %.2f | %s | %.2f MiB | %d | %.2f ms | %s |\n", s.Plugin, s.N, s.Median, s.P90, s.Max,
+			ratio(s.Median, ours), float64(s.BinaryBytes)/(1<<20), s.Init.Packages, s.Init.ClockMs, mainAt)
 	}
 	for _, s := range r.Start {
 		var top []string
