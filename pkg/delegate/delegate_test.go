@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
@@ -142,5 +144,33 @@ func TestFind(t *testing.T) {
 		if _, err := Find(bad, []string{b}); err == nil {
 			t.Errorf("Find(%q) accepted", bad)
 		}
+	}
+}
+
+// TestRetriesWhileTheBinaryIsBeingWritten: an installer holding the plugin
+// open for writing makes exec fail with ETXTBSY; the call waits and runs
+// it once the writer is done.
+func TestRetriesWhileTheBinaryIsBeingWritten(t *testing.T) {
+	dir := t.TempDir()
+	plugin(t, dir, "fake", "true")
+	t.Setenv("CNI_PATH", dir)
+	w, err := os.OpenFile(filepath.Join(dir, "fake"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := execOnce(filepath.Join(dir, "fake"), nil, nil); !errors.Is(err, syscall.ETXTBSY) {
+		w.Close()
+		t.Skipf("this kernel runs a file open for writing (%v)", err)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		w.Close()
+	}()
+	start := time.Now()
+	if err := Del("fake", []byte(conf)); err != nil {
+		t.Fatalf("Del while the binary was busy: %v", err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("returned after %v, before the writer was done", d)
 	}
 }

@@ -94,13 +94,20 @@ func (b *bench) start() error {
 			}
 		}
 	}
+	traces := map[string][]initRun{}
+	for i := 0; i < 20; i++ {
+		for _, p := range plugins {
+			r, err := traceInit(paths[p])
+			if err != nil {
+				return fmt.Errorf("%s with inittrace: %w", p, err)
+			}
+			traces[p] = append(traces[p], r)
+		}
+	}
 	for _, p := range plugins {
 		st, _ := os.Stat(paths[p])
-		tr, err := traceInit(paths[p], 20)
-		if err != nil {
-			return fmt.Errorf("%s with inittrace: %w", p, err)
-		}
-		b.report.Start = append(b.report.Start, StartRow{Plugin: p, BinaryBytes: st.Size(), Init: tr, Stats: summarise(samples[p], 0)})
+		b.report.Start = append(b.report.Start, StartRow{Plugin: p, BinaryBytes: st.Size(),
+			Init: summariseInit(traces[p]), Stats: summarise(samples[p], 0)})
 	}
 	return nil
 }

@@ -58,22 +58,18 @@ func parseInitTrace(stderr []byte) initRun {
 	return r
 }
 
-// traceInit runs the plugin n times with GODEBUG=inittrace=1 and
-// CNI_COMMAND=VERSION and summarises its package initialisation.
-func traceInit(path string, n int) (InitTrace, error) {
-	var runs []initRun
-	for i := 0; i < n; i++ {
-		c := exec.Command(path)
-		c.Env = append(os.Environ(), "CNI_COMMAND=VERSION", "GODEBUG=inittrace=1")
-		c.Stdin = strings.NewReader(`{"cniVersion":"1.0.0"}`)
-		var stderr bytes.Buffer
-		c.Stderr = &stderr
-		if err := c.Run(); err != nil {
-			return InitTrace{}, err
-		}
-		runs = append(runs, parseInitTrace(stderr.Bytes()))
+// traceInit runs the plugin once with GODEBUG=inittrace=1 and
+// CNI_COMMAND=VERSION and reads its package initialisation.
+func traceInit(path string) (initRun, error) {
+	c := exec.Command(path)
+	c.Env = append(os.Environ(), "CNI_COMMAND=VERSION", "GODEBUG=inittrace=1")
+	c.Stdin = strings.NewReader(`{"cniVersion":"1.0.0"}`)
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	if err := c.Run(); err != nil {
+		return initRun{}, err
 	}
-	return summariseInit(runs), nil
+	return parseInitTrace(stderr.Bytes()), nil
 }
 
 func summariseInit(runs []initRun) InitTrace {

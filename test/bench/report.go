@@ -317,6 +317,9 @@ func (r *Report) phaseGrowth(x ScaleRatio) string {
 	var lo, hi *Breakdown
 	for i := range r.Scale {
 		s := &r.Scale[i]
+		if s.Plugin != x.Plugin {
+			continue
+		}
 		if s.Scenario == x.Scenario && s.ExtraPairs == x.From {
 			lo = &s.Breakdown
 		}
