@@ -30,9 +30,18 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: demo test unit fuzz kernel-test image-test lint bench build image go clean
 
-## demo: the source document's scenario end to end (SR-IOV VFs, bond, failover) in the VM
+# OUT: where demo and bench keep their logs and charts.
+OUT ?= out
+# COMPARE: another bond plugin binary (static) for make bench to run
+# interleaved with ours, e.g. make bench COMPARE=/path/to/other/bond.
+COMPARE ?=
+BENCH_FLAGS ?=
+
+## demo: the source document's scenario end to end (SR-IOV VFs, bond, failover) in the VM;
+## its log and the charts of its failovers go to $(OUT)/demo
 demo: go
-	go run ./test/vm exec ./test/scenario
+	@mkdir -p $(OUT)/demo
+	set -o pipefail; go run ./test/vm exec -out $(abspath $(OUT))/demo ./test/scenario | tee $(OUT)/demo/demo.log
 
 ## test: every test: lint, unit tests, bounded fuzzing, kernel tests in the VM, the image
 test: go lint unit fuzz kernel-test image-test
@@ -59,9 +68,13 @@ lint: go
 	go run $(STATICCHECK) -tags kernel ./...
 	go run $(STATICCHECK) -tags image ./test/image/...
 
-## bench: ADD/CHECK/DEL latency, scale, failover gap, memory (not pass/fail)
+## bench: ADD/CHECK/DEL latency, scale, failover gap, memory (not pass/fail); the log
+## and the failover charts go to $(OUT)/bench; COMPARE=/path/to/other/bond runs it side by side
 bench: go
-	go run ./test/vm exec -timeout 40m ./test/bench
+	@mkdir -p $(OUT)/bench
+	set -o pipefail; go run ./test/vm exec -timeout 60m -out $(abspath $(OUT))/bench \
+		$(if $(COMPARE),-plugin bond-compare=$(abspath $(COMPARE))) ./test/bench -- \
+		$(if $(COMPARE),-compare bond-compare) $(BENCH_FLAGS) | tee $(OUT)/bench/bench.log
 
 build: go
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/bond ./cmd/bond
@@ -97,7 +110,7 @@ image-test: go
 		-release $(CURDIR)/$(IMAGE_TEST_DIR)/release.oci.tar -next $(CURDIR)/$(IMAGE_TEST_DIR)/next.oci.tar \
 		-containerd $(CURDIR)/$(IMAGE_TEST_DIR)/containerd/usr/bin \
 		-installed-plugin-out $(CURDIR)/$(IMAGE_TEST_DIR)/installed/bond
-	go run ./test/vm test -plugin $(IMAGE_TEST_DIR)/installed/bond -run '^TestSeedConfigOverTwoLinks$$' ./test/e2e
+	go run ./test/vm test -bond $(IMAGE_TEST_DIR)/installed/bond -run '^TestSeedConfigOverTwoLinks$$' ./test/e2e
 
 # go: a Go toolchain. A fresh Debian 12 has none; backports' golang-go then
 # fetches the toolchain go.mod asks for through the Go module proxy.
@@ -108,4 +121,4 @@ go:
 	@go version
 
 clean:
-	rm -rf bin .cache/vm/initramfs* test/vm/out $(IMAGE_TEST_DIR)/*.oci.tar* $(IMAGE_TEST_DIR)/next-bin $(IMAGE_TEST_DIR)/installed $(IMAGE_TEST_DIR)/store
+	rm -rf bin $(OUT) .cache/vm/initramfs* test/vm/out $(IMAGE_TEST_DIR)/*.oci.tar* $(IMAGE_TEST_DIR)/next-bin $(IMAGE_TEST_DIR)/installed $(IMAGE_TEST_DIR)/store

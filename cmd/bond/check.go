@@ -8,13 +8,13 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
-	"github.com/containernetworking/plugins/pkg/ip"
-	"github.com/containernetworking/plugins/pkg/ipam"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
 
 	"github.com/bond-cni/bond-cni/pkg/bond"
 	"github.com/bond-cni/bond-cni/pkg/config"
+	"github.com/bond-cni/bond-cni/pkg/delegate"
+	"github.com/bond-cni/bond-cni/pkg/ipconf"
 )
 
 // cmdCheck verifies the bond is still as ADD left it and names every
@@ -37,7 +37,7 @@ func cmdCheck(args *skel.CmdArgs) error {
 		return err
 	}
 	if conf.IPAM.Type != "" {
-		if err := ipam.ExecCheck(conf.IPAM.Type, args.StdinData); err != nil {
+		if err := delegate.Check(conf.IPAM.Type, args.StdinData); err != nil {
 			return asCNIError(fmt.Errorf("IPAM %s CHECK: %w", conf.IPAM.Type, err), errIPAM)
 		}
 	}
@@ -58,8 +58,7 @@ func (a *attachment) check(prev *current.Result) error {
 		bond.Verify(b.Index, a.conf.Mode, a.conf.Options, primary),
 		a.checkEnslaved(b),
 		a.checkLinkAttrs(b, prev),
-		ip.ValidateExpectedInterfaceIPs(a.args.IfName, ipsOf(prev, a.args.IfName)),
-		ip.ValidateExpectedRoute(prev.Routes),
+		ipconf.Check(a.args.IfName, ipsOf(prev, a.args.IfName), prev.Routes),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("CHECK of bond %q failed: %w", a.args.IfName, err)

@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
-	"github.com/containernetworking/plugins/pkg/ipam"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 
 	"github.com/bond-cni/bond-cni/pkg/bond"
 	"github.com/bond-cni/bond-cni/pkg/config"
+	"github.com/bond-cni/bond-cni/pkg/delegate"
 	"github.com/bond-cni/bond-cni/pkg/hostlink"
 	"github.com/bond-cni/bond-cni/pkg/state"
 )
@@ -68,11 +67,11 @@ func (a *attachment) releaseIPAM() error {
 		return nil
 	}
 	paths := strings.Split(a.args.Path, ":")
-	if _, err := invoke.FindInPath(a.conf.IPAM.Type, paths); err != nil {
+	if _, err := delegate.Find(a.conf.IPAM.Type, paths); err != nil {
 		a.log.Warnf("IPAM %s DEL skipped: %v", a.conf.IPAM.Type, err)
 		return nil
 	}
-	if err := ipam.ExecDel(a.conf.IPAM.Type, a.args.StdinData); err != nil {
+	if err := delegate.Del(a.conf.IPAM.Type, a.args.StdinData); err != nil {
 		return asCNIError(fmt.Errorf("IPAM %s DEL: %w", a.conf.IPAM.Type, err), errIPAM)
 	}
 	return nil

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
 
-	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/ns"
 
 	"github.com/bond-cni/bond-cni/pkg/config"
+	"github.com/bond-cni/bond-cni/pkg/delegate"
 	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
@@ -27,7 +26,7 @@ func cmdGC(args *skel.CmdArgs) error {
 	}
 	a := newAttachment(args, conf)
 	if conf.IPAM.Type != "" {
-		if err := invoke.DelegateGC(context.TODO(), conf.IPAM.Type, args.StdinData, nil); err != nil {
+		if err := delegate.GC(conf.IPAM.Type, args.StdinData); err != nil {
 			return asCNIError(fmt.Errorf("IPAM %s GC: %w", conf.IPAM.Type, err), errIPAM)
 		}
 	}

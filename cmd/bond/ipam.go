@@ -6,7 +6,9 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
-	"github.com/containernetworking/plugins/pkg/ipam"
+
+	"github.com/bond-cni/bond-cni/pkg/delegate"
+	"github.com/bond-cni/bond-cni/pkg/ipconf"
 )
 
 // addIPAM asks the IPAM plugin for addresses (from the host netns, as the
@@ -16,11 +18,11 @@ func (a *attachment) addIPAM(result *current.Result, undo *undoStack) error {
 	if a.conf.IPAM.Type == "" {
 		return nil
 	}
-	r, err := ipam.ExecAdd(a.conf.IPAM.Type, a.args.StdinData)
+	r, err := delegate.Add(a.conf.IPAM.Type, a.args.StdinData)
 	if err != nil {
 		return asCNIError(fmt.Errorf("IPAM %s ADD: %w", a.conf.IPAM.Type, err), errIPAM)
 	}
-	undo.push("release IPAM", func() error { return ipam.ExecDel(a.conf.IPAM.Type, a.args.StdinData) })
+	undo.push("release IPAM", func() error { return delegate.Del(a.conf.IPAM.Type, a.args.StdinData) })
 	a.log.Step("IPAM exec done")
 	failpoint("after-ipam-add")
 	ipamResult, err := current.NewResultFromResult(r)
@@ -35,7 +37,7 @@ func (a *attachment) addIPAM(result *current.Result, undo *undoStack) error {
 	}
 	result.IPs, result.Routes = ipamResult.IPs, ipamResult.Routes
 	result.DNS = mergeDNS(a.conf.DNS, ipamResult.DNS)
-	err = a.inPod(func() error { return ipam.ConfigureIface(a.args.IfName, result) })
+	err = a.inPod(func() error { return ipconf.Configure(a.args.IfName, result.IPs, result.Routes) })
 	if err != nil {
 		return fmt.Errorf("failed to configure addresses on %q: %w", a.args.IfName, err)
 	}

@@ -7,11 +7,11 @@ import (
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
-	"github.com/containernetworking/plugins/pkg/ipam"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/bond-cni/bond-cni/pkg/config"
+	"github.com/bond-cni/bond-cni/pkg/delegate"
 )
 
 // cmdStatus reports whether this node can make bonds at all, then asks
@@ -26,7 +26,7 @@ func cmdStatus(args *skel.CmdArgs) error {
 			fmt.Sprintf("this node's kernel cannot create bonds (is the bonding module available?): %v", err), "")
 	}
 	if conf.IPAM.Type != "" {
-		if err := ipam.ExecStatus(conf.IPAM.Type, args.StdinData); err != nil {
+		if err := delegate.Status(conf.IPAM.Type, args.StdinData); err != nil {
 			return asCNIError(fmt.Errorf("IPAM %s STATUS: %w", conf.IPAM.Type, err), types.ErrPluginNotAvailable)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/bond-cni/bond-cni/test/internal/chart"
 	"github.com/bond-cni/bond-cni/test/internal/netenv"
 	"github.com/bond-cni/bond-cni/test/internal/probe"
 	"github.com/bond-cni/bond-cni/test/vmctl"
@@ -298,12 +299,16 @@ func (b *bench) failoverTrial(rig failoverRig, pr *probe.Prober, watch *linkWatc
 	t.SendGapMs = ms(sendPause(r))
 	out, outLost := outage(r)
 	t.OutageMs, t.OutageLost = ms(out), outLost
+	t.Chart = chart.FromReport(r, before)
+	t.Chart.FirstEchoMs = chart.At(firstAnswerAfterOutage(r), before)
 	if b.opts.verbose {
 		watch.dump(before, activeIdx, b.logf)
 	}
 	if lost, ok := watch.first(before, func(e linkEvent) bool { return e.index == activeIdx && !e.lowerUp }); ok {
 		t.CutToCarrierLossMs = ms(lost.Sub(before))
+		t.Chart.CarrierLossMs = chart.At(lost, before)
 		if sw, ok := switchedAt(); ok {
+			t.Chart.SwitchMs = chart.At(sw, before)
 			t.CarrierLossToSwitchMs = ms(sw.Sub(lost))
 			t.SwitchToEchoMs = ms(gapTo.Sub(sw))
 		}

@@ -41,9 +41,13 @@ type options struct {
 	configs       map[string]bool
 	cleanup       bool
 	verbose       bool
+	compare       string // another plugin's CNI type in CNI_PATH
+	execs         int
+	chartsDir     string
+	chartsFrom    string
 }
 
-var phases = []string{"latency", "memory", "parallel", "failover", "scale"}
+var phases = []string{"start", "latency", "memory", "parallel", "failover", "scale"}
 
 // bench holds the run's shared fixtures.
 type bench struct {
@@ -70,6 +74,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(2)
 	}
+	if o.chartsFrom != "" {
+		os.Exit(drawOnly(o))
+	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: needs root (run it through go run ./test/vm exec ./test/bench)")
 		os.Exit(2)
@@ -95,6 +102,10 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.jsonFile, "json", "", "also write the JSON report to this file")
 	fs.StringVar(&only, "only", strings.Join(phases, ","), "phases to run: "+strings.Join(phases, ","))
 	fs.StringVar(&configs, "configs", "veth,vf,hostlinks", "configs for the latency and scale rows: veth, vf, hostlinks")
+	fs.StringVar(&o.compare, "compare", "", "CNI type (a binary in CNI_PATH) of another bond plugin to run interleaved with ours in the start, latency and scale rows")
+	fs.IntVar(&o.execs, "execs", 200, "VERSION execs per plugin for the process start row")
+	fs.StringVar(&o.chartsDir, "charts-dir", "", "write the failover charts (PNG) into this directory when not in the test VM (there they go to the runner's -out directory)")
+	fs.StringVar(&o.chartsFrom, "charts-from", "", "only draw the charts (into -charts-dir) from this bench log or JSON report; needs no root")
 	fs.BoolVar(&o.cleanup, "cleanup", os.Getenv("BOND_TEST_VM") != "1", "remove namespaces and extra links at the end (the VM just powers off)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -107,8 +118,11 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-miimons: %w", err)
 	}
 	o.only, o.configs = set(only), set(configs)
-	if o.pods < 1 || o.parallel < 1 || o.trials < 1 || o.vethTrials < 1 {
-		return o, errors.New("-pods, -parallel, -trials and -veth-trials must be positive")
+	if o.compare == ourPlugin {
+		return o, errors.New("-compare names the other plugin, not bond")
+	}
+	if o.pods < 1 || o.parallel < 1 || o.trials < 1 || o.vethTrials < 1 || o.execs < 1 {
+		return o, errors.New("-pods, -parallel, -trials, -veth-trials and -execs must be positive")
 	}
 	return o, nil
 }
@@ -149,13 +163,13 @@ func run(o options) int {
 		return 1
 	}
 	b := &bench{opts: o, rt: rt, started: time.Now(),
-		report: &Report{Machine: describeMachine(), Started: time.Now().UTC(), Flags: flagsOf(o)}}
+		report: &Report{Machine: describeMachine(), Started: time.Now().UTC(), Flags: flagsOf(o), Compare: o.compare}}
 	b.binarySize()
 	if err := b.setup(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: setup: %v\n", err)
 		return 1
 	}
-	steps := map[string]func() error{"latency": b.latency, "memory": b.memory, "parallel": b.parallel,
+	steps := map[string]func() error{"start": b.start, "latency": b.latency, "memory": b.memory, "parallel": b.parallel,
 		"failover": b.failover, "scale": b.scale}
 	for _, p := range phases {
 		if !o.only[p] {
@@ -175,11 +189,32 @@ func run(o options) int {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return 1
 	}
+	if err := b.keepCharts(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: charts: %v\n", err)
+		return 1
+	}
 	if o.cleanup {
 		b.extra.removeAll()
 		b.nss.removeAll()
 	}
 	if len(b.report.Errors) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// drawOnly writes the charts of an earlier run's log.
+func drawOnly(o options) int {
+	if o.chartsDir == "" {
+		fmt.Fprintln(os.Stderr, "bench: -charts-from needs -charts-dir")
+		return 2
+	}
+	files, err := chartsFrom(o.chartsFrom, o.chartsDir)
+	for _, f := range files {
+		fmt.Println(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return 1
 	}
 	return 0
@@ -203,7 +238,7 @@ func flagsOf(o options) map[string]any {
 		}
 	}
 	return map[string]any{"pods": o.pods, "parallel": o.parallel, "sizes": o.sizes, "maxVFs": o.maxVFs,
-		"configs": sortedSet(o.configs), "miimons": o.miimons, "trials": o.trials, "vethTrials": o.vethTrials, "warmup": o.warmup, "settle": o.settle.String(), "probeInterval": o.probeInterval.String(), "only": only}
+		"configs": sortedSet(o.configs), "miimons": o.miimons, "trials": o.trials, "vethTrials": o.vethTrials, "warmup": o.warmup, "settle": o.settle.String(), "probeInterval": o.probeInterval.String(), "only": only, "compare": o.compare, "execs": o.execs}
 }
 
 func sortedSet(m map[string]bool) []string {

@@ -48,25 +48,24 @@ func startProbing(pod, far ns.NetNS, farIP net.IP, interval time.Duration) (pr *
 func replies(pr *probe.Prober) int { return pr.Snapshot().Received() }
 
 // outage is the longest stretch, counted in send times, over which every
-// probe went unanswered: from the last answered probe before it to the
-// first answered one after. A stall of the guest outside the outage (when
-// nothing is sent) does not count, unlike in the echo gap.
+// probe went unanswered (probe.Report.LongestLoss): how long the path was
+// gone. A stall of the guest outside it (when nothing is sent) does not
+// count, unlike in the echo gap.
 func outage(r *probe.Report) (time.Duration, int) {
-	var longest time.Duration
-	var lost int
-	last := -1
-	for i, p := range r.Probes {
-		if p.Received.IsZero() {
-			continue
-		}
-		if last >= 0 && i-last > 1 {
-			if d := p.Sent.Sub(r.Probes[last].Sent); d > longest {
-				longest, lost = d, i-last-1
-			}
-		}
-		last = i
+	from, to, ok := r.LongestLoss()
+	if !ok {
+		return 0, 0
 	}
-	return longest, lost
+	return r.Probes[to].Sent.Sub(r.Probes[from].Sent), to - from - 1
+}
+
+// firstAnswerAfterOutage is the send time of the first answered probe
+// after the outage, or zero when there was none.
+func firstAnswerAfterOutage(r *probe.Report) time.Time {
+	if _, to, ok := r.LongestLoss(); ok {
+		return r.Probes[to].Sent
+	}
+	return time.Time{}
 }
 
 // sendPause is the longest time between two sends: close to the echo gap,

@@ -12,23 +12,28 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bond-cni/bond-cni/test/internal/chart"
 )
 
 // Report is everything one bench run measured; it is printed as tables
 // and written as JSON.
 type Report struct {
-	Machine     Machine        `json:"machine"`
-	Flags       map[string]any `json:"flags"`
-	Started     time.Time      `json:"started"`
-	DurationS   float64        `json:"durationS"`
-	Latency     []LatencyRow   `json:"latency"`
-	Scale       []ScaleRow     `json:"scale"`
-	ScaleRatios []ScaleRatio   `json:"scaleRatios"`
-	Parallel    *ParallelRow   `json:"parallel,omitempty"`
-	Failover    []FailoverRow  `json:"failover"`
-	Memory      Memory         `json:"memory"`
-	Breakdown   []Breakdown    `json:"breakdown"`
-	Errors      []string       `json:"errors,omitempty"`
+	Machine   Machine        `json:"machine"`
+	Flags     map[string]any `json:"flags"`
+	Started   time.Time      `json:"started"`
+	DurationS float64        `json:"durationS"`
+	// Compare is the other plugin's CNI type, if the run compared.
+	Compare     string        `json:"compare,omitempty"`
+	Start       []StartRow    `json:"start,omitempty"`
+	Latency     []LatencyRow  `json:"latency"`
+	Scale       []ScaleRow    `json:"scale"`
+	ScaleRatios []ScaleRatio  `json:"scaleRatios"`
+	Parallel    *ParallelRow  `json:"parallel,omitempty"`
+	Failover    []FailoverRow `json:"failover"`
+	Memory      Memory        `json:"memory"`
+	Breakdown   []Breakdown   `json:"breakdown"`
+	Errors      []string      `json:"errors,omitempty"`
 }
 
 type Machine struct {
@@ -42,13 +47,23 @@ type Machine struct {
 
 type LatencyRow struct {
 	Scenario  string  `json:"scenario"`
+	Plugin    string  `json:"plugin"`
 	Op        string  `json:"op"`
 	RefExecMs float64 `json:"refExecMs"`
 	Stats
 }
 
+// StartRow is process start: exec with CNI_COMMAND=VERSION.
+type StartRow struct {
+	Plugin      string    `json:"plugin"`
+	BinaryBytes int64     `json:"binaryBytes"`
+	Init        InitTrace `json:"init"`
+	Stats
+}
+
 type ScaleRow struct {
 	Scenario   string  `json:"scenario"`
+	Plugin     string  `json:"plugin"`
 	ExtraPairs int     `json:"extraVethPairs"`
 	HostLinks  int     `json:"hostLinks"`
 	HostAddrs  int     `json:"hostAddresses"`
@@ -64,6 +79,7 @@ type ScaleRow struct {
 
 type ScaleRatio struct {
 	Scenario     string  `json:"scenario"`
+	Plugin       string  `json:"plugin"`
 	From         int     `json:"fromPairs"`
 	To           int     `json:"toPairs"`
 	Ratio        float64 `json:"addMedianRatio"`
@@ -94,6 +110,8 @@ type FailoverTrial struct {
 	CutToCarrierLossMs    float64 `json:"cutToCarrierLossMs"`
 	CarrierLossToSwitchMs float64 `json:"carrierLossToSwitchMs"`
 	SwitchToEchoMs        float64 `json:"switchToFirstEchoMs"`
+	// Chart is the trial's probes and events, for its picture.
+	Chart chart.Trial `json:"chart"`
 }
 
 type FailoverRow struct {
@@ -200,27 +218,39 @@ func (r *Report) printTables(w io.Writer) {
 	fmt.Fprintf(w, "\nMachine: kernel %s, %d CPUs (%s), %d MiB, test VM %v, %s; run took %.0f s\n",
 		m.Kernel, m.CPUs, m.CPUModel, m.MemMiB, m.InTestVM, m.GoVersion, r.DurationS)
 
+	r.printStart(w)
 	fmt.Fprintf(w, "\n1. Wall time per call through libcni (ms)\n\n")
 	fmt.Fprintln(w, "| config | op | n | median | p90 | max | errors | ref exec |")
 	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|")
 	for _, l := range r.Latency {
+		if l.Plugin != ourPlugin {
+			continue
+		}
 		fmt.Fprintf(w, "| %s | %s | %d | %.1f | %.1f | %.1f | %d | %.1f |\n", l.Scenario, l.Op, l.N, l.Median, l.P90, l.Max, l.Errors, l.RefExecMs)
 	}
 
+	r.printLatencySideBySide(w)
 	fmt.Fprintf(w, "\n2. ADD as the host grows (ms; link dump = one full RTM_GETLINK dump of the host netns, which ADD does not do;\n   ref exec = host-local VERSION exec time, a yardstick for the machine's speed during the row)\n\n")
 	fmt.Fprintln(w, "| config | extra veth pairs | host links / addrs / routes | VFs/PF | ADD median | ADD p90 | ADD max | plugin's own work (median) | DEL median | link dump | ref exec |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, s := range r.Scale {
+		if s.Plugin != ourPlugin {
+			continue
+		}
 		fmt.Fprintf(w, "| %s | %d | %d / %d / %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", s.Scenario, s.ExtraPairs,
 			s.HostLinks, s.HostAddrs, s.HostRoutes, s.VFsPerPF, s.Add.Median, s.Add.P90, s.Add.Max, s.Breakdown.OwnWorkMedianMs,
 			s.Del.Median, s.DumpMs, s.RefExecMs)
 	}
 	for _, x := range r.ScaleRatios {
+		if x.Plugin != ourPlugin {
+			continue
+		}
 		fmt.Fprintf(w, "\nADD median ratio %d/%d pairs, %s: %.2f; plugin's own work: %.2f (full link dump: %.1fx; ref exec: %.2fx)\n",
 			x.To, x.From, x.Scenario, x.Ratio, x.OwnWorkRatio, x.DumpRatio, x.RefRatio)
 		fmt.Fprintf(w, "  phases that grew most (median ms at %d -> %d pairs): %s\n", x.From, x.To, r.phaseGrowth(x))
 	}
 
+	r.printScaleSideBySide(w)
 	if p := r.Parallel; p != nil {
 		fmt.Fprintf(w, "\n3. %d calls at once (%s; ms)\n\n", p.N, p.Scenario)
 		fmt.Fprintln(w, "| op | total | per-call median | per-call p90 | max | errors |")
@@ -287,6 +317,9 @@ func (r *Report) phaseGrowth(x ScaleRatio) string {
 	var lo, hi *Breakdown
 	for i := range r.Scale {
 		s := &r.Scale[i]
+		if s.Plugin != x.Plugin {
+			continue
+		}
 		if s.Scenario == x.Scenario && s.ExtraPairs == x.From {
 			lo = &s.Breakdown
 		}

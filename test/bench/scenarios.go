@@ -21,6 +21,9 @@ type scenario struct {
 	list *libcni.NetworkConfigList
 	// pod readies pod number i and returns it with what undoes that.
 	pod func(i int) (*pod, func() error, error)
+	// plugin is the CNI type run, "" for ours; noCheck leaves CHECK out.
+	plugin  string
+	noCheck bool
 }
 
 const bondIfName = "bond0"
@@ -205,6 +208,9 @@ func (b *bench) cycle(sc scenario, i int, ops []op) (map[op]call, error) {
 	rt := &libcni.RuntimeConf{ContainerID: b.newID(), NetNS: p.ns.Path(), IfName: bondIfName}
 	var failed error
 	for _, o := range ops {
+		if o == opCheck && sc.noCheck {
+			continue
+		}
 		c := b.rt.do(o, sc.list, rt)
 		calls[o] = c
 		if c.Err != nil {
@@ -246,17 +252,23 @@ func statsOf(calls []call) Stats {
 
 // latency is item 1: ADD, CHECK, DEL per call for each config.
 func (b *bench) latency() error {
-	scs := b.configs(true)
+	scs := b.withTwins(b.configs(true))
 	for _, sc := range scs {
-		b.logf("latency: %s", sc.name)
+		b.logf("latency: %s (%s)", sc.name, sc.pluginName())
 	}
 	res, err := b.rounds(scs, b.opts.warmup, b.opts.pods, opAdd, opCheck, opDel)
 	ref := b.refExec()
 	for j, sc := range scs {
 		for _, o := range []op{opAdd, opCheck, opDel} {
-			b.report.Latency = append(b.report.Latency, LatencyRow{Scenario: sc.name, Op: string(o), Stats: statsOf(res[j][o]), RefExecMs: ref})
+			if o == opCheck && sc.noCheck {
+				continue
+			}
+			b.report.Latency = append(b.report.Latency, LatencyRow{Scenario: sc.name, Plugin: sc.pluginName(), Op: string(o),
+				Stats: statsOf(res[j][o]), RefExecMs: ref})
 		}
-		b.report.Breakdown = append(b.report.Breakdown, breakdownOf(sc.name, res[j][opAdd]))
+		if sc.plugin == "" { // only ours logs its steps
+			b.report.Breakdown = append(b.report.Breakdown, breakdownOf(sc.name, res[j][opAdd]))
+		}
 	}
 	return err
 }
@@ -264,7 +276,7 @@ func (b *bench) latency() error {
 // scale is item 2: the same ADDs as the host netns grows, and with the
 // PFs at 7 VFs.
 func (b *bench) scale() error {
-	scs := b.configs(true)
+	scs := b.withTwins(b.configs(true))
 	var errs []error
 	for si, size := range b.opts.sizes {
 		b.logf("scale: growing the host netns to %d extra veth pairs", size)
@@ -278,7 +290,9 @@ func (b *bench) scale() error {
 		res, err := b.rounds(scs, 1, b.opts.pods, opAdd, opDel)
 		errs = append(errs, err)
 		for j, sc := range scs {
-			b.report.Scale = append(b.report.Scale, b.scaleRow(sc.name, size, res[j]))
+			row := b.scaleRow(sc.name, size, res[j])
+			row.Plugin = sc.pluginName()
+			b.report.Scale = append(b.report.Scale, row)
 		}
 		if si == 0 && b.opts.configs["vf"] && b.haveVFs() && b.opts.maxVFs > len(b.pfs[0].VFs) {
 			errs = append(errs, b.scaleVFs(size))
@@ -303,7 +317,9 @@ func (b *bench) scaleVFs(size int) error {
 	}
 	sc := b.vfScenario(true, fmt.Sprintf("seed config over 2 VFs, PFs at %d VFs", b.opts.maxVFs))
 	res, err := b.cycles(sc, 1, b.opts.pods, opAdd, opDel)
-	b.report.Scale = append(b.report.Scale, b.scaleRow(sc.name, size, res))
+	row := b.scaleRow(sc.name, size, res)
+	row.Plugin = sc.pluginName()
+	b.report.Scale = append(b.report.Scale, row)
 	return err
 }
 
@@ -357,8 +373,8 @@ func scaleRatios(rows []ScaleRow, sizes []int) []ScaleRatio {
 			continue
 		}
 		for _, z := range rows {
-			if z.ExtraPairs == hi && z.Scenario == a.Scenario && a.Add.Median > 0 {
-				out = append(out, ScaleRatio{Scenario: a.Scenario, From: lo, To: hi,
+			if z.ExtraPairs == hi && z.Scenario == a.Scenario && z.Plugin == a.Plugin && a.Add.Median > 0 {
+				out = append(out, ScaleRatio{Scenario: a.Scenario, Plugin: a.Plugin, From: lo, To: hi,
 					Ratio: round3(z.Add.Median / a.Add.Median), DumpRatio: round3(z.DumpMs / max(a.DumpMs, 0.001)),
 					RefRatio:     round3(z.RefExecMs / max(a.RefExecMs, 0.001)),
 					OwnWorkRatio: round3(z.Breakdown.OwnWorkMedianMs / max(a.Breakdown.OwnWorkMedianMs, 0.001))})

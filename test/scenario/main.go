@@ -48,6 +48,9 @@ type flags struct {
 	adminMAC  bool
 	veth      bool
 	variants  bool
+	// chartsDir is where the failover charts go when not in the test VM
+	// (there the runner's -out directory gets them).
+	chartsDir string
 }
 
 func parseFlags(env bed.Env) (*flags, error) {
@@ -71,6 +74,7 @@ func parseFlags(env bed.Env) (*flags, error) {
 	flag.BoolVar(&f.adminMAC, "admin-mac", true, "set each VF's MAC on its PF before ADD, as SR-IOV CNI does")
 	flag.BoolVar(&f.veth, "veth", true, "also measure the bond's failover floor over veth links")
 	flag.BoolVar(&f.variants, "variants", true, "also run balance-rr and balance-xor (trust on and off) and the @bond0 rename")
+	flag.StringVar(&f.chartsDir, "charts-dir", "", "directory for the failover charts (PNG) when not in the test VM; in the VM they go to the runner's -out directory")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", flag.Args())
@@ -139,6 +143,7 @@ func run(ctx context.Context, p *printer, env bed.Env, f *flags) int {
 	if f.variants {
 		runVariants(ctx, p, seed, opts)
 	}
+	keepCharts(p, figures, f.chartsDir)
 	return p.finish(figures)
 }
 

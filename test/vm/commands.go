@@ -153,7 +153,10 @@ func (s *session) buildTests(patterns []string, run string) (payload, error) {
 		pl.steps = append(pl.steps, hostStep{name: filepath.Base(bin), bin: bin,
 			relDir: relDir(s.root, p.dir), args: s.testArgs(run), isTest: true})
 	}
-	pl.plugins, err = pluginBinaries(s.root, s.work, s.opts.plugin)
+	if pl.plugins, err = pluginBinaries(s.root, s.work, s.opts.bond); err != nil {
+		return pl, err
+	}
+	pl.plugins, err = s.withExtraPlugins(pl.plugins)
 	return pl, err
 }
 
@@ -211,7 +214,11 @@ func (s *session) buildProgramPayload(pkg string, args []string) (payload, error
 	if err != nil {
 		return payload{}, err
 	}
-	plugins, err := pluginBinaries(s.root, s.work, s.opts.plugin)
+	plugins, err := pluginBinaries(s.root, s.work, s.opts.bond)
+	if err != nil {
+		return payload{}, err
+	}
+	plugins, err = s.withExtraPlugins(plugins)
 	return payload{steps: []hostStep{{name: name, bin: bin, relDir: ".", args: args}}, plugins: plugins}, err
 }
 
@@ -231,7 +238,7 @@ func runShellCommand(ctx context.Context, args []string) int {
 		return fail("%v", err)
 	}
 	defer s.close()
-	plugins, err := pluginBinaries(s.root, s.work, s.opts.plugin)
+	plugins, err := pluginBinaries(s.root, s.work, s.opts.bond)
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -103,10 +103,19 @@ func (q *qmpClient) hmp(cmdline string) (string, error) {
 	return out, nil
 }
 
+// controller serves the guest's requests: QEMU monitor commands, and
+// files to keep on the host.
+type controller struct {
+	q      *qmpClient
+	outDir string
+}
+
 // serveControl answers the guest's requests on its second serial port:
-// "monitor <hmp command>" -> "ok[ <quoted output>]" or "err <text>".
-// The guest uses it to act from outside, e.g. cut a PF's cable.
-func serveControl(conn net.Conn, q *qmpClient, logf func(string, ...any)) {
+// "monitor <hmp command>" -> "ok[ <quoted output>]" or "err <text>";
+// "file <name> <base64>" -> "ok" once written to the -out directory.
+// The guest uses it to act from outside, e.g. cut a PF's cable, and to
+// hand files to the host, which the VM has no shared disk for.
+func serveControl(conn net.Conn, c *controller, logf func(string, ...any)) {
 	r := bufio.NewReader(conn)
 	for {
 		line, err := r.ReadString('\n')
@@ -117,21 +126,26 @@ func serveControl(conn net.Conn, q *qmpClient, logf func(string, ...any)) {
 		if line == "" {
 			continue
 		}
-		reply := controlReply(line, q)
-		logf("control: %q -> %s", line, reply)
+		reply := c.reply(line)
+		logf("control: %s -> %s", logLine(line), reply)
 		if _, err := conn.Write([]byte(reply + "\n")); err != nil {
 			return
 		}
 	}
 }
 
-func controlReply(line string, q *qmpClient) string {
+func (c *controller) reply(line string) string {
 	verb, arg, _ := strings.Cut(line, " ")
 	switch verb {
 	case "ping":
 		return "ok"
+	case "file":
+		if err := c.writeFile(arg); err != nil {
+			return "err " + oneLine(err.Error())
+		}
+		return "ok"
 	case "monitor":
-		out, err := q.hmp(arg)
+		out, err := c.q.hmp(arg)
 		if err != nil {
 			return "err " + oneLine(err.Error())
 		}

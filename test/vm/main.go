@@ -2,8 +2,8 @@
 // kernel: in a QEMU VM (stock Debian kernel, emulated igb NICs with SR-IOV
 // VFs) or, when the host kernel can create bonds, directly on the host.
 //
-//	go run ./test/vm test [-run REGEX] [-timeout DUR] [-vfs N] [-vm] [-plugin BIN] [pkgs...]
-//	go run ./test/vm exec [-timeout DUR] [-vfs N] [-vm] [-plugin BIN] <pkg> [-- args...]
+//	go run ./test/vm test [-run REGEX] [-timeout DUR] [-vfs N] [-vm] [-bond BIN] [-plugin NAME=PATH] [-out DIR] [pkgs...]
+//	go run ./test/vm exec [-timeout DUR] [-vfs N] [-vm] [-bond BIN] [-plugin NAME=PATH] [-out DIR] <pkg> [-- args...]
 //	go run ./test/vm shell [-vfs N]
 package main
 
@@ -18,8 +18,8 @@ import (
 )
 
 const usage = `usage:
-  go run ./test/vm test  [-run REGEX] [-timeout DUR] [-vfs N] [-vm] [-plugin BIN] [pkgs...]
-  go run ./test/vm exec  [-timeout DUR] [-vfs N] [-vm] [-plugin BIN] <pkg> [-- args...]
+  go run ./test/vm test  [-run REGEX] [-timeout DUR] [-vfs N] [-vm] [-bond BIN] [-plugin NAME=PATH] [-out DIR] [pkgs...]
+  go run ./test/vm exec  [-timeout DUR] [-vfs N] [-vm] [-bond BIN] [-plugin NAME=PATH] [-out DIR] <pkg> [-- args...]
   go run ./test/vm shell [-vfs N]
 `
 
@@ -55,7 +55,9 @@ type options struct {
 	forceVM bool
 	native  bool
 	keep    bool
-	plugin  string // a prebuilt bond binary to test instead of a fresh build
+	bond    string // a prebuilt bond binary to test instead of a fresh build
+	plugins extraPlugins
+	out     string
 }
 
 func (o *options) register(fs *flag.FlagSet, timeout time.Duration) {
@@ -64,7 +66,9 @@ func (o *options) register(fs *flag.FlagSet, timeout time.Duration) {
 	fs.BoolVar(&o.forceVM, "vm", false, "use the VM even when the host kernel could run the tests")
 	fs.BoolVar(&o.native, "native", false, "run on the host kernel even when the bond probe fails (as root)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (initrd, binaries) for inspection")
-	fs.StringVar(&o.plugin, "plugin", "", "install this prebuilt static bond binary as $CNI_PATH/bond instead of building ./cmd/bond")
+	fs.StringVar(&o.bond, "bond", "", "install this prebuilt static bond binary as $CNI_PATH/bond instead of building ./cmd/bond")
+	fs.StringVar(&o.out, "out", "", "directory for the files the guest sends to the host (vmctl.WriteFile), such as the bench's charts")
+	fs.Var(&o.plugins, "plugin", "NAME=PATH: also install the static binary PATH as $CNI_PATH/NAME (repeatable)")
 }
 
 func (o *options) validate() error {
@@ -77,9 +81,9 @@ func (o *options) validate() error {
 	if o.timeout <= 0 {
 		return fmt.Errorf("-timeout must be positive")
 	}
-	if o.plugin != "" {
-		if err := checkStatic(o.plugin); err != nil {
-			return fmt.Errorf("-plugin: %w", err)
+	if o.bond != "" {
+		if err := checkStatic(o.bond); err != nil {
+			return fmt.Errorf("-bond: %w", err)
 		}
 	}
 	return nil

@@ -21,6 +21,7 @@ type vmConfig struct {
 	timeout     time.Duration
 	bootLimit   time.Duration // for the guest's init to speak (see errBootStalled)
 	interactive bool          // console on the user's terminal (shell)
+	outDir      string        // where files the guest sends go (-out); "" refuses them
 }
 
 // errBootStalled: the guest's init said nothing within the boot limit.
@@ -166,7 +167,7 @@ func superviseVM(ctx context.Context, cmd *exec.Cmd, console io.Reader, sockDir 
 		close(streamed)
 	}()
 	go func() { <-streamed; exited <- cmd.Wait() }()
-	if err := startControl(ctx, sockDir, cfg.interactive); err != nil {
+	if err := startControl(ctx, sockDir, cfg); err != nil {
 		cmd.Process.Kill()
 		<-exited
 		return err
@@ -176,7 +177,7 @@ func superviseVM(ctx context.Context, cmd *exec.Cmd, console io.Reader, sockDir 
 
 // startControl connects the control channel (QEMU waits for it before it
 // runs the guest) and the QMP monitor, and serves the guest's requests.
-func startControl(ctx context.Context, sockDir string, interactive bool) error {
+func startControl(ctx context.Context, sockDir string, cfg vmConfig) error {
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	ctl, err := dialUnix(dialCtx, filepath.Join(sockDir, "ctl.sock"))
@@ -191,7 +192,7 @@ func startControl(ctx context.Context, sockDir string, interactive bool) error {
 	if err != nil {
 		return err
 	}
-	go serveControl(ctl, q, controlLog(interactive))
+	go serveControl(ctl, &controller{q: q, outDir: cfg.outDir}, controlLog(cfg.interactive))
 	return nil
 }
 

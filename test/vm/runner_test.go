@@ -214,3 +214,63 @@ func TestWaitVMKillsOnlyAStalledBoot(t *testing.T) {
 		t.Errorf("a guest whose init spoke was killed as stalled: %v", err)
 	}
 }
+
+// TestExtraPlugins: -plugin NAME=PATH copies the binary in under NAME;
+// a name the project's plugins use, or a bad flag value, is refused.
+func TestExtraPlugins(t *testing.T) {
+	var e extraPlugins
+	for _, bad := range []string{"bond", "=x", "a/b=x", "name="} {
+		if err := e.Set(bad); err == nil {
+			t.Errorf("-plugin %q accepted", bad)
+		}
+	}
+	src := filepath.Join(t.TempDir(), "other")
+	if err := os.WriteFile(src, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Set("bond-compare=" + src); err != nil {
+		t.Fatal(err)
+	}
+	s := &session{work: t.TempDir(), native: true, opts: options{plugins: e}}
+	got, err := s.withExtraPlugins([]string{"/x/bond", "/x/host-local"})
+	if err != nil || len(got) != 3 || filepath.Base(got[2]) != "bond-compare" {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if data, _ := os.ReadFile(got[2]); string(data) != "#!/bin/sh\n" {
+		t.Errorf("copy holds %q", data)
+	}
+	s.opts.plugins = extraPlugins{{name: "host-local", path: src}}
+	if _, err := s.withExtraPlugins([]string{"/x/host-local"}); err == nil {
+		t.Error("a name the project uses was accepted")
+	}
+	s.native = false // the VM wants a static ELF; a script is not one
+	s.opts.plugins = extraPlugins{{name: "other2", path: src}}
+	if _, err := s.withExtraPlugins(nil); err == nil {
+		t.Error("a non-ELF file was accepted for the VM")
+	}
+}
+
+// TestGuestFiles: "file <name> <base64>" lands in the -out directory under
+// that name; names with a directory and a runner without -out are refused,
+// and the log shows a file request's size, not its contents.
+func TestGuestFiles(t *testing.T) {
+	dir := t.TempDir()
+	c := &controller{outDir: dir}
+	if got := c.reply("file chart.png aGVsbG8="); got != "ok" {
+		t.Fatalf("reply %q", got)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "chart.png")); string(data) != "hello" {
+		t.Errorf("file holds %q", data)
+	}
+	for _, bad := range []string{"file ../x aGVsbG8=", "file .. aGVsbG8=", "file x", "file x !!!"} {
+		if got := c.reply(bad); !strings.HasPrefix(got, "err ") {
+			t.Errorf("%q -> %q", bad, got)
+		}
+	}
+	if got := (&controller{}).reply("file x aGVsbG8="); !strings.HasPrefix(got, "err ") {
+		t.Errorf("no -out: %q", got)
+	}
+	if got := logLine("file chart.png aGVsbG8="); strings.Contains(got, "aGVs") {
+		t.Errorf("log shows the contents: %s", got)
+	}
+}

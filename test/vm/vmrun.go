@@ -29,7 +29,7 @@ func (s *session) runInVM(ctx context.Context, pl payload) error {
 		image = pvh
 	}
 	s.built = time.Now()
-	cfg := vmConfig{image: image, initrd: initrd, bootLimit: wait.Scaled(bootLimit), interactive: pl.interactive}
+	cfg := vmConfig{image: image, initrd: initrd, bootLimit: wait.Scaled(bootLimit), interactive: pl.interactive, outDir: s.opts.out}
 	for attempt := 1; ; attempt++ {
 		cfg.timeout = (s.opts.timeout - time.Since(s.built)).Round(time.Second)
 		res := bootVM(ctx, cfg, s.t)

@@ -4,15 +4,17 @@
 //
 // The channel is the guest's second serial port (BOND_TEST_CTL, normally
 // /dev/ttyS1), wired to a socket the runner serves. One request per line,
-// "monitor <HMP command>"; the answer is "ok", "ok <Go-quoted output>" or
-// "err <text>".
+// "monitor <HMP command>" or "file <name> <base64>"; the answer is "ok",
+// "ok <Go-quoted output>" or "err <text>".
 package vmctl
 
 import (
 	"bufio"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +57,34 @@ func SetLink(netdev string, up bool) error {
 	}
 	_, err := Monitor("set_link " + netdev + " " + state)
 	return err
+}
+
+// WriteFile hands a file to the host runner, which keeps it under name
+// in the directory given to it with -out (go run ./test/vm exec -out DIR):
+// the way out for a program's charts, since the VM has no shared disk.
+func WriteFile(name string, data []byte) error {
+	if name == "" || strings.ContainsAny(name, "/ \r\n") {
+		return fmt.Errorf("vmctl: bad file name %q", name)
+	}
+	_, err := request("file " + name + " " + base64.StdEncoding.EncodeToString(data))
+	return err
+}
+
+// KeepFile keeps a program's output file: inside the VM it goes to the
+// host runner (WriteFile); elsewhere it is written into dir, and with no
+// dir it is not kept. It returns where the file went.
+func KeepFile(dir, name string, data []byte) (string, error) {
+	if Available() {
+		return "host:" + name, WriteFile(name, data)
+	}
+	if dir == "" {
+		return "", nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, name)
+	return p, os.WriteFile(p, data, 0o644)
 }
 
 func request(line string) (string, error) {

@@ -1,6 +1,11 @@
 package vmctl
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 func TestParseReply(t *testing.T) {
 	cases := []struct {
@@ -29,5 +34,33 @@ func TestUnavailableOutsideTheVM(t *testing.T) {
 	}
 	if _, err := Monitor("info network"); err == nil {
 		t.Fatal("Monitor succeeded with no control tty")
+	}
+}
+
+func TestWriteFileNames(t *testing.T) {
+	t.Setenv(EnvVar, "")
+	for _, bad := range []string{"", "a/b", "a b", "a\nb"} {
+		if err := WriteFile(bad, nil); err == nil || !strings.Contains(err.Error(), "bad file name") {
+			t.Errorf("WriteFile(%q): %v", bad, err)
+		}
+	}
+	if err := WriteFile("chart.png", []byte("x")); err == nil {
+		t.Error("WriteFile succeeded with no control tty")
+	}
+}
+
+// TestKeepFileOutsideTheVM writes into the directory, or nowhere without one.
+func TestKeepFileOutsideTheVM(t *testing.T) {
+	t.Setenv(EnvVar, "")
+	dir := t.TempDir()
+	p, err := KeepFile(dir, "c.png", []byte("x"))
+	if err != nil || p != filepath.Join(dir, "c.png") {
+		t.Fatalf("KeepFile = %q, %v", p, err)
+	}
+	if data, _ := os.ReadFile(p); string(data) != "x" {
+		t.Errorf("file holds %q", data)
+	}
+	if p, err := KeepFile("", "c.png", []byte("x")); p != "" || err != nil {
+		t.Errorf("no dir: %q, %v", p, err)
 	}
 }

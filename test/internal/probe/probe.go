@@ -261,6 +261,28 @@ func (r *Report) GapAround(t time.Time) (g Gap, ok bool) {
 	return Gap{From: before, To: after}, true
 }
 
+// LongestLoss finds the longest run of unanswered probes, measured in
+// send times: from the last answered probe before it to the first answered
+// one after it, returned as indexes into Probes. ok is false when no
+// answered probes enclose a loss. Unlike a gap between replies, a stall
+// of the sender (no probes sent) does not count.
+func (r *Report) LongestLoss() (lastBefore, firstAfter int, ok bool) {
+	var longest time.Duration
+	last := -1
+	for i, p := range r.Probes {
+		if p.Received.IsZero() {
+			continue
+		}
+		if last >= 0 && i-last > 1 {
+			if d := p.Sent.Sub(r.Probes[last].Sent); d > longest {
+				longest, lastBefore, firstAfter, ok = d, last, i, true
+			}
+		}
+		last = i
+	}
+	return lastBefore, firstAfter, ok
+}
+
 // Between reports on the probes sent in [from, to).
 func (r *Report) Between(from, to time.Time) *Report {
 	out := &Report{Start: from, End: to, Interval: r.Interval}

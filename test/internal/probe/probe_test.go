@@ -39,6 +39,14 @@ func TestReportGaps(t *testing.T) {
 	if avg, max := r.RTT(); max != 32*time.Millisecond || avg <= 0 {
 		t.Errorf("rtt avg %v max %v", avg, max)
 	}
+	// Probes 2 and 3 went unanswered: the loss runs from probe 1 (sent
+	// at 5 ms) to probe 4 (sent at 20 ms), whatever its late reply.
+	if from, to, ok := r.LongestLoss(); !ok || from != 1 || to != 4 {
+		t.Errorf("longest loss %d..%d ok=%v, want 1..4", from, to, ok)
+	}
+	if _, _, ok := r.Between(ms(50), ms(60)).LongestLoss(); ok {
+		t.Error("a loss found where every probe was answered")
+	}
 	if first, ok := r.Between(ms(10), ms(60)).FirstAnswered(); !ok || first.Seq != 4 {
 		t.Errorf("first answered from 10ms: seq %d ok=%v, want 4", first.Seq, ok)
 	}
