@@ -32,14 +32,11 @@ func (a *attachment) buildBond(slaves []slave, mtu int, undo *undoStack) (*curre
 		return nil, fmt.Errorf("failed to set bond %q up: %w", a.args.IfName, err)
 	}
 	failpoint("after-bond-up")
-	if err := bond.Verify(b.Index, a.conf.Mode, a.conf.Options, spec.PrimaryIndex); err != nil {
+	mac, err := bond.Verify(b.Index, a.conf.Mode, a.conf.Options, spec.PrimaryIndex)
+	if err != nil {
 		return nil, cniError(errBondDiffers, "bond %q: %v", a.args.IfName, err)
 	}
-	up, err := netlink.LinkByIndex(b.Index)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read back bond %q: %w", a.args.IfName, err)
-	}
-	return &current.Interface{Name: a.args.IfName, Mac: up.Attrs().HardwareAddr.String(), Sandbox: a.args.Netns}, nil
+	return &current.Interface{Name: a.args.IfName, Mac: mac.String(), Sandbox: a.args.Netns}, nil
 }
 
 // primaryIndex is the pod ifindex of the link the primary option names

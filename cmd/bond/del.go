@@ -8,6 +8,7 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
 
 	"github.com/bond-cni/bond-cni/pkg/bond"
 	"github.com/bond-cni/bond-cni/pkg/config"
@@ -120,35 +121,48 @@ func (a *attachment) delFromRecord(rec *state.Record) error {
 	})
 }
 
-// releaseBond runs in the pod: release each recorded pod link that is
-// still ours, restoring its MAC, MTU and up state, then delete the bond
-// if the link of that name is a bond. Host links are left on the bond
-// for hostlink.Return, which takes them off it.
+// releaseBond runs in the pod: delete the bond if the link of that name is
+// a bond (the kernel releases every slave, putting back the MAC and MTU
+// each had when it was enslaved, and sets it down), then give each
+// recorded pod link its recorded MAC, MTU and up state. Host links are
+// left for hostlink.Return.
 func (a *attachment) releaseBond(rec *state.Record) error {
 	link, err := netlinksafe.LinkByName(rec.BondName)
-	if err != nil && !bond.IsNotFound(err) {
+	switch {
+	case err != nil && !bond.IsNotFound(err):
 		return fmt.Errorf("failed to look up bond %q: %w", rec.BondName, err)
-	}
-	if err == nil && link.Type() != "bond" {
+	case err == nil && link.Type() != "bond":
 		a.log.Warnf("%q in the pod is a %s, not our bond; left alone", rec.BondName, link.Type())
-		link = nil
-	}
-	bondIndex := 0
-	if link != nil {
-		bondIndex = link.Attrs().Index
-	}
-	if rec.LinksInContainer {
-		for _, l := range rec.Links {
-			s := bond.LinkState{Name: l.Name, MAC: l.MAC, MTU: l.MTU, Up: l.Up}
-			if err := releaseOurs(s, bondIndex, false); err != nil {
-				a.log.Warnf("%v", err)
-			}
+	case err == nil:
+		if err := bond.Delete(link); err != nil {
+			return err
 		}
 	}
-	if link == nil {
+	if !rec.LinksInContainer {
 		return nil
 	}
-	return bond.Delete(link)
+	for _, l := range rec.Links {
+		if err := restoreReleased(bond.LinkState{Name: l.Name, MAC: l.MAC, MTU: l.MTU, Up: l.Up}); err != nil {
+			a.log.Warnf("%v", err)
+		}
+	}
+	return nil
+}
+
+// restoreReleased gives a pod link its recorded state back, unless it is
+// gone or enslaved to another device (not ours to touch).
+func restoreReleased(s bond.LinkState) error {
+	link, err := netlinksafe.LinkByName(s.Name)
+	if bond.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to look up %q: %w", s.Name, err)
+	}
+	if m := link.Attrs().MasterIndex; m != 0 {
+		return fmt.Errorf("link %q is enslaved to another device (index %d); left alone", s.Name, m)
+	}
+	return bond.Restore(link, s)
 }
 
 // delWithoutRecord cleans up after an ADD that saved no record: one
@@ -196,12 +210,22 @@ func (a *attachment) releaseUnrecorded() error {
 		a.log.Warnf("%q in the pod is a %s, not a bond; left alone", a.args.IfName, link.Type())
 		return nil
 	}
+	var ours []netlink.Link
 	for _, name := range a.conf.Links {
-		if err := releaseOurs(bond.LinkState{Name: name, Up: true}, link.Attrs().Index, true); err != nil {
-			a.log.Warnf("%v", err)
+		if l, err := netlinksafe.LinkByName(name); err == nil && l.Attrs().MasterIndex == link.Attrs().Index {
+			ours = append(ours, l)
 		}
 	}
-	return bond.Delete(link)
+	if err := bond.Delete(link); err != nil {
+		return err
+	}
+	// Released, they are down: up again, as attached links are.
+	for _, l := range ours {
+		if err := netlink.LinkSetUp(l); err != nil {
+			a.log.Warnf("failed to set %q up: %v", l.Attrs().Name, err)
+		}
+	}
+	return nil
 }
 
 // delWithUnreadableRecord fails DEL and keeps the record, which may be
@@ -214,33 +238,6 @@ func (a *attachment) delWithUnreadableRecord(loadErr error) error {
 	return cniError(types.ErrIOFailure, "%v: DEL keeps it and fails until it can be read. It returned to the host what "+
 		"it could without it (physical links of the config on the pod's bond). Once no host link of this pod is left "+
 		"in its netns, remove the file", loadErr)
-}
-
-// releaseOurs releases one link unless it is gone or enslaved to a device
-// other than our bond. Without a record (unrecorded), a link not on our
-// bond is left alone.
-func releaseOurs(s bond.LinkState, bondIndex int, unrecorded bool) error {
-	link, err := netlinksafe.LinkByName(s.Name)
-	if bond.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("failed to look up %q: %w", s.Name, err)
-	}
-	master := link.Attrs().MasterIndex
-	if master != 0 && master != bondIndex {
-		return fmt.Errorf("link %q is enslaved to another device (index %d); left alone", s.Name, master)
-	}
-	if unrecorded && master == 0 {
-		return nil
-	}
-	if link, err = bond.Unenslave(link); err != nil {
-		return err
-	}
-	if unrecorded {
-		return bond.SetUpState(link, true)
-	}
-	return bond.Restore(link, s)
 }
 
 // restoreOnHost gives the host links of an attachment whose netns is

@@ -39,7 +39,7 @@ func (s slave) podState() bond.LinkState {
 // inspectLink checks that a link exists and is free to bond, and reads
 // its facts. where names the netns for messages ("pod" or "host").
 func inspectLink(name, where string) (slave, netlink.Link, error) {
-	link, err := netlinksafe.LinkByName(name)
+	link, maxMTU, err := bond.LookUp(name)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if errors.As(err, &nf) {
@@ -54,10 +54,7 @@ func inspectLink(name, where string) (slave, netlink.Link, error) {
 		return slave{}, nil, cniError(errLinkUnusable, "link %q is already enslaved to another device (index %d)", name, link.Attrs().MasterIndex)
 	}
 	st := bond.StateOf(link)
-	s := slave{link: state.Link{Name: st.Name, Index: link.Attrs().Index, MAC: st.MAC, MTU: st.MTU, Up: st.Up}}
-	if s.maxMTU, err = bond.MaxMTU(link.Attrs().Index); err != nil {
-		return slave{}, nil, fmt.Errorf("failed to read max MTU of %q: %w", name, err)
-	}
+	s := slave{link: state.Link{Name: st.Name, Index: link.Attrs().Index, MAC: st.MAC, MTU: st.MTU, Up: st.Up}, maxMTU: maxMTU}
 	if pci := hostlink.PCI(link); pci != "" {
 		vf, ok, err := sriov.ByPCI(pci)
 		if err != nil {

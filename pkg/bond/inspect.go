@@ -19,6 +19,10 @@ func Options(index int) (config.Mode, map[config.Key]config.Option, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	return optionsOf(index, top)
+}
+
+func optionsOf(index int, top map[uint16][]byte) (config.Mode, map[config.Key]config.Option, error) {
 	info, err := nl.ParseRouteAttr(top[unix.IFLA_LINKINFO])
 	if err != nil {
 		return 0, nil, fmt.Errorf("failed to parse link info of link %d: %w", index, err)
@@ -57,11 +61,17 @@ func decodeOptions(data map[uint16][]byte) (config.Mode, map[config.Key]config.O
 
 // Verify compares the kernel's view of the bond with what was asked for
 // and names every difference. primaryIndex is the ifindex the primary
-// option must point at (0 when none was asked for).
-func Verify(index int, mode config.Mode, want []config.Option, primaryIndex int) error {
-	gotMode, got, err := Options(index)
+// option must point at (0 when none was asked for). It returns the bond's
+// MAC, from the same read.
+func Verify(index int, mode config.Mode, want []config.Option, primaryIndex int) (net.HardwareAddr, error) {
+	top, err := rawAttrs(index)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	mac := net.HardwareAddr(top[unix.IFLA_ADDRESS])
+	gotMode, got, err := optionsOf(index, top)
+	if err != nil {
+		return nil, err
 	}
 	var diffs []string
 	if gotMode != mode {
@@ -80,9 +90,9 @@ func Verify(index int, mode config.Mode, want []config.Option, primaryIndex int)
 		}
 	}
 	if len(diffs) > 0 {
-		return fmt.Errorf("bond options did not take: %v", diffs)
+		return mac, fmt.Errorf("bond options did not take: %v", diffs)
 	}
-	return nil
+	return mac, nil
 }
 
 func sameValue(a, b config.Option) bool {

@@ -103,17 +103,34 @@ func attrMap(attrs []syscall.NetlinkRouteAttr) map[uint16][]byte {
 	return m
 }
 
-// MaxMTU returns the largest MTU the link accepts (0 if the kernel does not
-// say).
-func MaxMTU(index int) (int, error) {
-	attrs, err := rawAttrs(index)
+// LookUp finds a link by name (or alternative name) with one RTM_GETLINK
+// and returns it with the largest MTU it accepts (0 if the kernel does not
+// say), which the netlink library does not parse. A missing link is a
+// netlink.LinkNotFoundError.
+func LookUp(name string) (netlink.Link, int, error) {
+	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_ACK)
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
+	if errors.Is(err, unix.ENODEV) {
+		return nil, 0, netlink.LinkNotFoundError{}
+	}
+	if err != nil || len(msgs) != 1 {
+		return nil, 0, fmt.Errorf("failed to get link %q: %w", name, err)
+	}
+	link, err := netlink.LinkDeserialize(nil, msgs[0])
 	if err != nil {
-		return 0, err
+		return nil, 0, fmt.Errorf("failed to read link %q: %w", name, err)
 	}
-	if b, ok := attrs[unix.IFLA_MAX_MTU]; ok && len(b) >= 4 {
-		return int(nl.NativeEndian().Uint32(b)), nil
+	attrs, err := nl.ParseRouteAttr(msgs[0][unix.SizeofIfInfomsg:])
+	if err != nil {
+		return nil, 0, err
 	}
-	return 0, nil
+	maxMTU := 0
+	if b, ok := attrMap(attrs)[unix.IFLA_MAX_MTU]; ok && len(b) >= 4 {
+		maxMTU = int(nl.NativeEndian().Uint32(b))
+	}
+	return link, maxMTU, nil
 }
 
 // IsNotFound reports whether err says the link does not exist, and not

@@ -8,6 +8,8 @@ import (
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
 )
 
 // LinkState is what enslaving a link may change and releasing it puts
@@ -26,19 +28,20 @@ func StateOf(l netlink.Link) LinkState {
 	return LinkState{Name: a.Name, MAC: a.HardwareAddr.String(), MTU: a.MTU, Up: a.Flags&net.FlagUp != 0}
 }
 
-// Enslave puts link under bond: down, master, up (the kernel will not
-// enslave a link that is up). A refusal is final: EBUSY means the link is
-// in use elsewhere, which waiting does not change.
+// Enslave puts link under bond with one RTM_NEWLINK that sets it down and
+// gives it its master: the kernel applies the flags first (it will not
+// enslave a link that is up), and the bond opens the link again as it
+// enslaves it. A refusal is final: EBUSY means the link is in use
+// elsewhere, which waiting does not change.
 func Enslave(bond *netlink.Bond, link netlink.Link) error {
-	name := link.Attrs().Name
-	if err := netlink.LinkSetDown(link); err != nil {
-		return fmt.Errorf("failed to set %q down: %w", name, err)
-	}
-	if err := netlink.LinkSetMasterByIndex(link, bond.Index); err != nil {
-		return fmt.Errorf("failed to enslave %q to %q: %w", name, bond.Name, err)
-	}
-	if err := netlink.LinkSetUp(link); err != nil {
-		return fmt.Errorf("failed to set %q up: %w", name, err)
+	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_ACK)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(link.Attrs().Index)
+	msg.Change = unix.IFF_UP // and Flags without it: down
+	req.AddData(msg)
+	req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(bond.Index))))
+	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+		return fmt.Errorf("failed to enslave %q to %q: %w", link.Attrs().Name, bond.Name, err)
 	}
 	return nil
 }
