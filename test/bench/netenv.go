@@ -17,6 +17,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/bond-cni/bond-cni/pkg/hostlink"
 	"github.com/bond-cni/bond-cni/test/internal/netenv"
 	"github.com/bond-cni/bond-cni/test/sriov/bed"
 )
@@ -309,4 +310,15 @@ func waitFor(limit time.Duration, what string, cond func() (bool, error)) error 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// allowHostLinks writes the node's host link policy so that pods may take
+// the bench's host links: without it the plugin takes none. The bench
+// runs in the disposable test VM, or natively where the caller accepts
+// that its policy file is replaced.
+func allowHostLinks(names []string) error {
+	if err := os.MkdirAll(filepath.Dir(hostlink.PolicyFile), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(hostlink.PolicyFile, []byte("# written by test/bench\n"+strings.Join(names, "\n")+"\n"), 0o644)
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/plugins/pkg/ns"
+
+	"github.com/bond-cni/bond-cni/test/internal/netenv"
 )
 
 // scenario is one bond config and how to get a pod ready for it.
@@ -550,10 +552,13 @@ func (b *bench) setup() error {
 		b.emptyPods = append(b.emptyPods, p)
 	}
 	for i, name := range []string{"hla", "hlb"} {
-		if _, err := b.sw.plug(b.hostNS, name); err != nil {
+		if err := netenv.AddVethPair(name, name+"p"); err != nil {
 			return err
 		}
 		b.hostLinks[i] = name
+	}
+	if err := allowHostLinks(b.hostLinks[:]); err != nil {
+		return err
 	}
 	b.logf("setup: %d pods with two veths, %d empty pods, in %v", len(b.vethPods), len(b.emptyPods), time.Since(start).Round(time.Millisecond))
 	// The new links' IPv6 DAD and router solicitations would load the

@@ -119,3 +119,18 @@ func UpWithAddrs(name string, addrs []*net.IPNet) error {
 	}
 	return netlink.LinkSetUp(l)
 }
+
+// AddVethPair makes a veth named name whose peer, peer, stays in the same
+// netns (the caller's), both up: a link the bond plugin may take from the
+// host, which refuses a veth whose peer is in another netns (another pod's).
+func AddVethPair(name, peer string) error {
+	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: peer}); err != nil {
+		return fmt.Errorf("add veth %s/%s: %w", name, peer, err)
+	}
+	for _, n := range []string{name, peer} {
+		if err := SetUp(n, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
