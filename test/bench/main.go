@@ -47,7 +47,7 @@ type options struct {
 	chartsFrom    string
 }
 
-var phases = []string{"start", "latency", "memory", "parallel", "failover", "scale"}
+var phases = []string{"start", "latency", "memory", "parallel", "hostparallel", "failover", "scale"}
 
 // bench holds the run's shared fixtures.
 type bench struct {
@@ -170,7 +170,8 @@ func run(o options) int {
 		return 1
 	}
 	steps := map[string]func() error{"start": b.start, "latency": b.latency, "memory": b.memory, "parallel": b.parallel,
-		"failover": b.failover, "scale": b.scale}
+		"hostparallel": b.hostParallel,
+		"failover":     b.failover, "scale": b.scale}
 	for _, p := range phases {
 		if !o.only[p] {
 			continue

@@ -24,16 +24,18 @@ type Report struct {
 	Started   time.Time      `json:"started"`
 	DurationS float64        `json:"durationS"`
 	// Compare is the other plugin's CNI type, if the run compared.
-	Compare     string        `json:"compare,omitempty"`
-	Start       []StartRow    `json:"start,omitempty"`
-	Latency     []LatencyRow  `json:"latency"`
-	Scale       []ScaleRow    `json:"scale"`
-	ScaleRatios []ScaleRatio  `json:"scaleRatios"`
-	Parallel    *ParallelRow  `json:"parallel,omitempty"`
-	Failover    []FailoverRow `json:"failover"`
-	Memory      Memory        `json:"memory"`
-	Breakdown   []Breakdown   `json:"breakdown"`
-	Errors      []string      `json:"errors,omitempty"`
+	Compare     string       `json:"compare,omitempty"`
+	Start       []StartRow   `json:"start,omitempty"`
+	Latency     []LatencyRow `json:"latency"`
+	Scale       []ScaleRow   `json:"scale"`
+	ScaleRatios []ScaleRatio `json:"scaleRatios"`
+	Parallel    *ParallelRow `json:"parallel,omitempty"`
+	// HostParallel: host-link pods at once, ours and the compared plugin.
+	HostParallel []HostParallelRow `json:"hostParallel,omitempty"`
+	Failover     []FailoverRow     `json:"failover"`
+	Memory       Memory            `json:"memory"`
+	Breakdown    []Breakdown       `json:"breakdown"`
+	Errors       []string          `json:"errors,omitempty"`
 }
 
 type Machine struct {
@@ -258,6 +260,8 @@ func (r *Report) printTables(w io.Writer) {
 		fmt.Fprintf(w, "| ADD | %.0f | %.1f | %.1f | %.1f | %d |\n", p.AddTotalMs, p.Add.Median, p.Add.P90, p.Add.Max, p.Add.Errors)
 		fmt.Fprintf(w, "| DEL | %.0f | %.1f | %.1f | %.1f | %d |\n", p.DelTotalMs, p.Del.Median, p.Del.P90, p.Del.Max, p.Del.Errors)
 	}
+
+	r.printHostParallel(w)
 
 	fmt.Fprintf(w, "\n4. Failover, active-backup: cut the active slave (ms; medians over trials, max in brackets)\n\n")
 	fmt.Fprintln(w, "| links | miimon | trials | outage (send span of lost probes) | longest echo gap | probes lost | cut to carrier loss | carrier loss to bond switch |")
