@@ -68,6 +68,7 @@ func (a *attachment) build(undo *undoStack) (*current.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	ipam := a.startIPAM()
 	result := &current.Result{CNIVersion: current.ImplementedSpecVersion}
 	err = a.inPod(func() error {
 		a.log.Step("in pod netns")
@@ -76,11 +77,12 @@ func (a *attachment) build(undo *undoStack) (*current.Result, error) {
 		return err
 	})
 	if err != nil {
+		a.settleIPAM(ipam, undo)
 		return nil, err
 	}
 	a.log.Step("bond built")
 	failpoint("after-build")
-	if err := a.addIPAM(result, undo); err != nil {
+	if err := a.addIPAM(ipam, result, undo); err != nil {
 		return nil, err
 	}
 	a.log.Step("IPAM configured")
@@ -90,8 +92,10 @@ func (a *attachment) build(undo *undoStack) (*current.Result, error) {
 
 // takeLinks inspects the links, saves the record, and moves host links
 // into the pod. Nothing on the node changes before the record is saved.
-// Host links are inspected and moved under the node-wide lock, which is
-// held for that only: IPAM, which may take long, runs after it.
+// Host links are checked first with no lock held (the search of other
+// netns takes time), then, under the node-wide lock, checked again for
+// what another pod's ADD could have changed meanwhile, recorded and
+// moved. The lock covers that only: IPAM, which may take long, runs after.
 func (a *attachment) takeLinks(undo *undoStack) (slaves []slave, mtu int, err error) {
 	if a.conf.LinksInContainer {
 		if slaves, err = a.inspectPodLinks(); err != nil {
@@ -102,11 +106,14 @@ func (a *attachment) takeLinks(undo *undoStack) (slaves []slave, mtu int, err er
 		}
 		return slaves, mtu, a.recordSlaves(slaves, undo)
 	}
+	if slaves, err = a.inspectHostLinks(); err != nil {
+		return nil, 0, err
+	}
+	if mtu, err = a.checkSlaves(slaves); err != nil {
+		return nil, 0, err
+	}
 	err = a.withHostLock(func() error {
-		if slaves, err = a.inspectHostLinks(); err != nil {
-			return err
-		}
-		if mtu, err = a.checkSlaves(slaves); err != nil {
+		if err := stillFree(slaves); err != nil {
 			return err
 		}
 		if err := a.recordSlaves(slaves, undo); err != nil {

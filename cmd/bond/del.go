@@ -33,9 +33,7 @@ func cmdDel(args *skel.CmdArgs) error {
 	if err := a.openHostNetns(); err != nil {
 		return err
 	}
-	ipamErr := a.releaseIPAM()
-	a.log.Step("IPAM released")
-	failpoint("del-after-ipam")
+	ipamDone := a.startIPAMRelease()
 	rec, loadErr := a.store.Load(args.ContainerID, args.IfName)
 	a.log.Step("record read")
 	var err2 error
@@ -44,25 +42,43 @@ func cmdDel(args *skel.CmdArgs) error {
 		err2 = a.delWithUnreadableRecord(loadErr)
 	case rec == nil:
 		err2 = a.delWithoutRecord()
-		if err2 == nil {
-			// A plugin killed inside the record's write leaves only its
-			// temp file.
-			err2 = withCode(a.store.Remove(args.ContainerID, args.IfName), types.ErrIOFailure)
-		}
 	default:
 		err2 = a.delFromRecord(rec)
-		if err2 == nil && ipamErr == nil {
-			err2 = withCode(a.store.Remove(args.ContainerID, args.IfName), types.ErrIOFailure)
-			a.log.Step("record removed")
-		}
+	}
+	ipamErr := ipamDone()
+	if loadErr == nil && err2 == nil && ipamErr == nil {
+		// Without a record, this removes the temp file of a plugin
+		// killed inside the record's write.
+		err2 = withCode(a.store.Remove(args.ContainerID, args.IfName), types.ErrIOFailure)
+		a.log.Step("record removed")
 	}
 	a.log.Step("DEL done")
 	return asCNIError(errors.Join(ipamErr, err2), errKernel)
 }
 
-// releaseIPAM runs the IPAM plugin's DEL first, whatever else happens: a
-// leaked lease is a leaked address. An IPAM plugin that is not installed
-// holds no lease; it is found missing by looking for it, as exec would.
+// startIPAMRelease starts the IPAM plugin's DEL, whatever else happens: a
+// leaked lease is a leaked address. An allocator (see allocatorIPAM) runs
+// while DEL takes the bond apart; any other runs first, before the bond
+// goes. The function returned waits for it.
+func (a *attachment) startIPAMRelease() (wait func() error) {
+	if !allocatorIPAM[a.conf.IPAM.Type] {
+		err := a.releaseIPAM()
+		a.log.Step("IPAM released")
+		failpoint("del-after-ipam")
+		return func() error { return err }
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.releaseIPAM() }()
+	return func() error {
+		err := <-done
+		a.log.Step("IPAM released")
+		failpoint("del-after-ipam")
+		return err
+	}
+}
+
+// releaseIPAM runs the IPAM plugin's DEL. One that is not installed holds
+// no lease; it is found missing by looking for it, as exec would.
 func (a *attachment) releaseIPAM() error {
 	if a.conf.IPAM.Type == "" {
 		return nil

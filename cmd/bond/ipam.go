@@ -11,26 +11,94 @@ import (
 	"github.com/bond-cni/bond-cni/pkg/ipconf"
 )
 
-// addIPAM asks the IPAM plugin for addresses (from the host netns, as the
-// reference plugins do) and puts them and the routes on the bond.
-func (a *attachment) addIPAM(result *current.Result, undo *undoStack) error {
-	result.DNS = a.conf.DNS
+// allocatorIPAM are IPAM plugins that hand out addresses from a store of
+// their own and never look at the pod's interface, so ADD runs them while
+// it builds the bond, and DEL while it takes the bond apart: the two
+// process starts and the kernel work overlap. Any other IPAM plugin (dhcp
+// leases on the interface itself) runs after the bond is built, and
+// before DEL touches it, as the reference plugins run IPAM.
+var allocatorIPAM = map[string]bool{"host-local": true, "static": true, "whereabouts": true}
+
+// ipamRun is one IPAM ADD, started at once or when first waited for.
+type ipamRun struct {
+	plugin  string
+	done    chan ipamOutcome
+	started bool
+}
+
+type ipamOutcome struct {
+	result types.Result
+	err    error
+}
+
+// startIPAM starts the IPAM plugin's ADD now when it is an allocator, or
+// readies it to run when waited for; nil without IPAM. The plugin is
+// exec'd from a thread in the host netns, as the reference plugins do:
+// threads in the pod's netns run only their own locked goroutine.
+func (a *attachment) startIPAM() *ipamRun {
 	if a.conf.IPAM.Type == "" {
 		return nil
 	}
-	r, err := delegate.Add(a.conf.IPAM.Type, a.args.StdinData)
-	if err != nil {
-		return asCNIError(fmt.Errorf("IPAM %s ADD: %w", a.conf.IPAM.Type, err), errIPAM)
+	run := &ipamRun{plugin: a.conf.IPAM.Type, done: make(chan ipamOutcome, 1)}
+	if allocatorIPAM[run.plugin] {
+		a.execIPAM(run)
 	}
-	undo.push("release IPAM", func() error { return delegate.Del(a.conf.IPAM.Type, a.args.StdinData) })
+	return run
+}
+
+func (a *attachment) execIPAM(run *ipamRun) {
+	run.started = true
+	go func() {
+		r, err := delegate.Add(run.plugin, a.args.StdinData)
+		run.done <- ipamOutcome{r, err}
+	}()
+}
+
+// waitIPAM returns the IPAM ADD's outcome, running it first if it was
+// left to run after the bond. A lease it got is released on rollback.
+func (a *attachment) waitIPAM(run *ipamRun, undo *undoStack) (types.Result, error) {
+	if !run.started {
+		a.execIPAM(run)
+	}
+	o := <-run.done
+	if o.err != nil {
+		return nil, asCNIError(fmt.Errorf("IPAM %s ADD: %w", run.plugin, o.err), errIPAM)
+	}
+	undo.push("release IPAM", func() error { return delegate.Del(run.plugin, a.args.StdinData) })
 	a.log.Step("IPAM exec done")
 	failpoint("after-ipam-add")
+	return o.result, nil
+}
+
+// settleIPAM, after a failed build, waits for an IPAM ADD already under
+// way, so a lease it got is released by the rollback; one not started is
+// never started.
+func (a *attachment) settleIPAM(run *ipamRun, undo *undoStack) {
+	if run == nil || !run.started {
+		return
+	}
+	if _, err := a.waitIPAM(run, undo); err != nil {
+		a.log.Warnf("%v", err)
+	}
+}
+
+// addIPAM waits for the IPAM plugin's addresses and puts them and the
+// routes on the bond.
+func (a *attachment) addIPAM(run *ipamRun, result *current.Result, undo *undoStack) error {
+	result.DNS = a.conf.DNS
+	if run == nil {
+		return nil
+	}
+	r, err := a.waitIPAM(run, undo)
+	if err != nil {
+		return err
+	}
 	ipamResult, err := current.NewResultFromResult(r)
 	if err != nil {
-		return cniError(errIPAM, "IPAM %s returned a result we cannot read: %v", a.conf.IPAM.Type, err)
+		return cniError(errIPAM, "IPAM %s returned a result we cannot read: %v", run.plugin, err)
 	}
 	if len(ipamResult.IPs) == 0 {
-		return cniError(errIPAM, "IPAM %s returned no IP addresses", a.conf.IPAM.Type)
+		return cniError(errIPAM, "IPAM %s returned no IP addresses", run.plugin)
 	}
 	for _, ipc := range ipamResult.IPs {
 		ipc.Interface = current.Int(0)

@@ -138,6 +138,26 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 	return slaves, a.inPod(func() error { return checkPodNamesFree(podNames) })
 }
 
+// stillFree checks, under the host link lock, that each inspected host
+// link is still on the host, the same link, and free: another pod's ADD
+// may have taken it since it was inspected.
+func stillFree(slaves []slave) error {
+	for _, s := range slaves {
+		link, _, err := bond.LookUp(s.link.HostName)
+		switch {
+		case bond.IsNotFound(err):
+			return cniError(errLinkUnusable, "link %q not found in the host netns: another pod took it", s.link.HostName)
+		case err != nil:
+			return fmt.Errorf("failed to look up link %q: %w", s.link.HostName, err)
+		case link.Attrs().Index != s.link.Index:
+			return cniError(errLinkUnusable, "host link %q was replaced by another link since it was checked", s.link.HostName)
+		case link.Attrs().MasterIndex != 0:
+			return cniError(errLinkUnusable, "link %q is already enslaved to another device (index %d)", s.link.HostName, link.Attrs().MasterIndex)
+		}
+	}
+	return nil
+}
+
 // checkPodNamesFree makes sure neither the bond's name nor any name of a
 // host link is taken in the pod, so moving links in cannot collide.
 func checkPodNamesFree(names []string) error {

@@ -3,11 +3,11 @@ package hostlink
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"syscall"
 
-	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +18,8 @@ import (
 // host's sysfs shows no upper_* entry for those once they have moved. It
 // finds the netns of every process and every bind mount under /run/netns;
 // a netns kept alive only by an open file descriptor or a mount elsewhere
-// is not searched.
+// is not searched. It runs on every host-link ADD, once per netns, so
+// each dump is parsed for the two attributes it needs, nothing more.
 func otherNetnsUpper(index int) (string, error) {
 	host, err := netns.Get()
 	if err != nil {
@@ -36,7 +37,7 @@ func otherNetnsUpper(index int) (string, error) {
 			continue
 		}
 		seen[[2]uint64{st.Dev, st.Ino}] = true
-		found, err := upperIn(path, int(host), index)
+		found, err := upperIn(path, host, index)
 		if err != nil {
 			return "", fmt.Errorf("netns %s: %w", path, err)
 		}
@@ -50,52 +51,136 @@ func otherNetnsUpper(index int) (string, error) {
 // netnsPaths lists a path to the netns of every process and every named
 // netns; most name the same few netns, which the caller skips by inode.
 func netnsPaths() []string {
-	procs, _ := filepath.Glob("/proc/[0-9]*/ns/net")
 	named, _ := filepath.Glob("/run/netns/*")
 	varNamed, _ := filepath.Glob("/var/run/netns/*")
+	procs, _ := filepath.Glob("/proc/[0-9]*/ns/net")
 	return append(append(named, varNamed...), procs...)
 }
 
 // upperIn looks in the netns at path for a link whose lower device is the
 // host's link index.
-func upperIn(path string, hostFd, index int) (string, error) {
+func upperIn(path string, host netns.NsHandle, index int) (string, error) {
 	target, err := netns.GetFromPath(path)
 	if err != nil {
 		return "", nil // gone since it was listed, or not a netns
 	}
 	defer target.Close()
-	h, err := netlinksafe.NewHandleAt(target, unix.NETLINK_ROUTE)
+	sock, err := nl.GetNetlinkSocketAt(target, host, unix.NETLINK_ROUTE)
 	if err != nil {
 		return "", err
 	}
-	defer h.Close()
-	links, err := h.LinkList()
-	if err != nil {
+	defer sock.Close()
+	candidates, err := linksOnIndex(sock, index)
+	if err != nil || len(candidates) == 0 {
 		return "", err
-	}
-	var candidates []string
-	var ids []int
-	for _, l := range links {
-		if a := l.Attrs(); a.ParentIndex == index && a.NetNsID >= 0 {
-			candidates, ids = append(candidates, fmt.Sprintf("%s %q", l.Type(), a.Name)), append(ids, a.NetNsID)
-		}
-	}
-	if len(candidates) == 0 {
-		return "", nil
 	}
 	// Only now: the dump above gave the host an id in that netns if it had
 	// none, and ids are local to each netns.
-	hostID, err := h.GetNetNsIdByFd(hostFd)
+	hostID, err := netnsIDOf(sock, int(host))
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return "", nil
-		}
 		return "", err
 	}
-	for i, id := range ids {
-		if id == hostID {
-			return candidates[i], nil
+	for _, c := range candidates {
+		if c.nsid == hostID {
+			return c.String(), nil
 		}
 	}
 	return "", nil
+}
+
+type lowerRef struct {
+	name, kind string
+	nsid       int32
+}
+
+func (r lowerRef) String() string { return fmt.Sprintf("%s %q", r.kind, r.name) }
+
+// linksOnIndex dumps the socket's netns and returns the links whose lower
+// device (IFLA_LINK) is index in another netns (IFLA_LINK_NETNSID).
+func linksOnIndex(sock *nl.NetlinkSocket, index int) ([]lowerRef, error) {
+	var msgs [][]byte
+	var err error
+	for attempt := 0; attempt < dumpAttempts; attempt++ {
+		req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
+		req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
+		req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+		if msgs, err = req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []lowerRef
+	for _, m := range msgs {
+		attrs, err := nl.ParseRouteAttr(m[unix.SizeofIfInfomsg:])
+		if err != nil {
+			return nil, err
+		}
+		ref, lower := lowerRef{nsid: -1, kind: "link"}, -1
+		for _, a := range attrs {
+			switch a.Attr.Type {
+			case unix.IFLA_LINK:
+				lower = int(nl.NativeEndian().Uint32(a.Value))
+			case unix.IFLA_LINK_NETNSID:
+				ref.nsid = int32(nl.NativeEndian().Uint32(a.Value))
+			case unix.IFLA_IFNAME:
+				ref.name = string(a.Value[:len(a.Value)-1])
+			case unix.IFLA_LINKINFO:
+				ref.kind = kindOf(a.Value)
+			}
+		}
+		if lower == index && ref.nsid >= 0 {
+			out = append(out, ref)
+		}
+	}
+	return out, nil
+}
+
+// kindOf is the IFLA_INFO_KIND in a link's IFLA_LINKINFO.
+func kindOf(linkinfo []byte) string {
+	infos, err := nl.ParseRouteAttr(linkinfo)
+	if err != nil {
+		return "link"
+	}
+	for _, i := range infos {
+		if i.Attr.Type == nl.IFLA_INFO_KIND {
+			return string(bytesBeforeNul(i.Value))
+		}
+	}
+	return "link"
+}
+
+func bytesBeforeNul(b []byte) []byte {
+	for i, c := range b {
+		if c == 0 {
+			return b[:i]
+		}
+	}
+	return b
+}
+
+// netnsIDOf asks, on the socket's netns, for the id it gives the netns of
+// fd (RTM_GETNSID with NETNSA_FD); -1 when it gives none.
+func netnsIDOf(sock *nl.NetlinkSocket, fd int) (int32, error) {
+	req := nl.NewNetlinkRequest(unix.RTM_GETNSID, unix.NLM_F_REQUEST)
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
+	req.AddData(nl.NewRtGenMsg())
+	req.AddData(nl.NewRtAttr(netlink.NETNSA_FD, nl.Uint32Attr(uint32(fd))))
+	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWNSID)
+	if err != nil {
+		return -1, err
+	}
+	for _, m := range msgs {
+		attrs, err := nl.ParseRouteAttr(m[nl.DeserializeRtGenMsg(m).Len():])
+		if err != nil {
+			return -1, err
+		}
+		for _, a := range attrs {
+			if a.Attr.Type == netlink.NETNSA_NSID {
+				return int32(nl.NativeEndian().Uint32(a.Value)), nil
+			}
+		}
+	}
+	return -1, nil
 }

@@ -46,10 +46,22 @@ var phaseNames = map[string]string{
 	"bond created":     "create bond (one RTM_NEWLINK with all options)",
 	"links enslaved":   "enslave (down, set master, up per link)",
 	"bond built":       "bond up, verify options, read back, leave netns",
-	"IPAM exec done":   "IPAM exec (host-local process)",
+	"IPAM exec done":   "IPAM exec (host-local process; started with the bond, what is left of it after)",
 	"IPAM configured":  "address config (enter pod netns, addresses, routes)",
 	"ADD done":         "assemble result",
+	// DEL
+	"DEL start":           "open the host netns handle",
+	"IPAM released":       "IPAM DEL (host-local process; started first, what is left of it after the teardown)",
+	"record read":         "start IPAM DEL, read the state record",
+	"pod netns opened":    "open the pod netns",
+	"bond released":       "delete the bond, restore the links (enter pod netns)",
+	"host links returned": "return host links to the host",
+	"record removed":      "remove the state record",
+	"DEL done":            "finish",
 }
+
+// ipamSteps are the steps whose time is the IPAM plugin's, not ours.
+var ipamSteps = map[string]bool{"IPAM exec done": true, "IPAM released": true}
 
 const (
 	phaseRuntimeBefore = "runtime before exec (libcni)"
@@ -58,8 +70,8 @@ const (
 	phaseRuntimeAfter  = "runtime after exec (libcni cache write)"
 )
 
-// breakdownOf splits successful ADD calls into phases from the exec
-// times the bench saw and the steps the plugin logged.
+// breakdownOf splits successful ADD (or DEL) calls into phases from the
+// exec times the bench saw and the steps the plugin logged.
 func breakdownOf(scenario string, calls []call) Breakdown {
 	var order []string
 	samples := map[string][]float64{}
@@ -93,7 +105,7 @@ func breakdownOf(scenario string, calls []call) Breakdown {
 				name = s.label
 			}
 			addSample(name, time.Duration(s.sinceUs-prev)*time.Microsecond)
-			if s.label == "IPAM exec done" {
+			if ipamSteps[s.label] {
 				ipamUs = s.sinceUs - prev
 			}
 			prev = s.sinceUs

@@ -292,13 +292,13 @@ func (r *Report) printTables(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\n%s: %.2f MiB (%d bytes)\n", mem.BinaryPath, float64(mem.BinaryBytes)/(1<<20), mem.BinaryBytes)
 
-	fmt.Fprintf(w, "\n6. Where ADD's time goes (median ms per phase; share of the summed medians)\n")
+	fmt.Fprintf(w, "\n6. Where ADD's and DEL's time goes (median ms per phase; share of the summed medians)\n")
 	bds := r.Breakdown
 	if r.Parallel != nil {
 		bds = append(bds[:len(bds):len(bds)], r.Parallel.Breakdown)
 	}
 	for _, b := range bds {
-		fmt.Fprintf(w, "\n%s: %d ADDs, median total %.1f ms, plugin's own work %.1f ms\n\n", b.Scenario, b.N, b.TotalMedianMs, b.OwnWorkMedianMs)
+		fmt.Fprintf(w, "\n%s: %d calls, median total %.1f ms, plugin's own work %.1f ms\n\n", b.Scenario, b.N, b.TotalMedianMs, b.OwnWorkMedianMs)
 		fmt.Fprintln(w, "| phase | median | share |")
 		fmt.Fprintln(w, "|---|--:|--:|")
 		for _, p := range b.Phases {

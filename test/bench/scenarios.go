@@ -269,7 +269,8 @@ func (b *bench) latency() error {
 				Stats: statsOf(res[j][o]), RefExecMs: ref})
 		}
 		if sc.plugin == "" { // only ours logs its steps
-			b.report.Breakdown = append(b.report.Breakdown, breakdownOf(sc.name, res[j][opAdd]))
+			b.report.Breakdown = append(b.report.Breakdown, breakdownOf(sc.name, res[j][opAdd]),
+				breakdownOf(sc.name+", DEL", res[j][opDel]))
 		}
 	}
 	return err
