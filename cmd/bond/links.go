@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/bond-cni/bond-cni/pkg/bond"
 	"github.com/bond-cni/bond-cni/pkg/hostlink"
@@ -115,8 +117,13 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 			return nil, err
 		}
 		if err := hostlink.Check(link, policy); err != nil {
-			if hostlink.IsRefusal(err) {
+			switch {
+			case hostlink.IsRefusal(err):
 				return nil, cniError(errLinkUnusable, "%v", err)
+			case vanished(err):
+				// The checks run before the lock: another pod's ADD may
+				// have taken the link meanwhile.
+				return nil, cniError(errLinkUnusable, "link %q not found in the host netns: it went while it was checked (%v)", name, err)
 			}
 			return nil, err
 		}
@@ -136,6 +143,12 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 		return nil, err
 	}
 	return slaves, a.inPod(func() error { return checkPodNamesFree(podNames) })
+}
+
+// vanished reports whether err says the link went away while it was
+// looked at: no such device, no such sysfs entry.
+func vanished(err error) bool {
+	return bond.IsNotFound(err) || errors.Is(err, unix.ENODEV) || errors.Is(err, os.ErrNotExist)
 }
 
 // stillFree checks, under the host link lock, that each inspected host
