@@ -111,11 +111,13 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 	}
 	podNames := []string{a.args.IfName}
 	var slaves []slave
+	var links []netlink.Link
 	for _, name := range a.conf.Links {
 		s, link, err := inspectLink(name, "host")
 		if err != nil {
 			return nil, err
 		}
+		links = append(links, link)
 		if err := hostlink.Check(link, policy); err != nil {
 			switch {
 			case hostlink.IsRefusal(err):
@@ -140,6 +142,12 @@ func (a *attachment) inspectHostLinks() ([]slave, error) {
 		slaves = append(slaves, s)
 	}
 	if err := sameLinkTwice(a.conf.Links, slaves); err != nil {
+		return nil, err
+	}
+	if err := hostlink.CheckOtherNetns(links); err != nil {
+		if hostlink.IsRefusal(err) {
+			return nil, cniError(errLinkUnusable, "%v", err)
+		}
 		return nil, err
 	}
 	return slaves, a.inPod(func() error { return checkPodNamesFree(podNames) })

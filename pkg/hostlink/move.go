@@ -9,6 +9,8 @@ import (
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"github.com/bond-cni/bond-cni/pkg/bond"
 	"github.com/bond-cni/bond-cni/pkg/sriov"
@@ -55,14 +57,18 @@ func Claim(l *state.Link, pod ns.NetNS) (moved bool, err error) {
 	if err := netlink.LinkSetNsFd(link, int(pod.Fd())); err != nil {
 		return false, fmt.Errorf("failed to move host link %q into the pod: %w", l.HostName, err)
 	}
-	return true, pod.Do(func(ns.NetNS) error {
-		inPod, err := netlinksafe.LinkByName(l.Name)
-		if err != nil {
-			return fmt.Errorf("failed to find host link %q in the pod: %w", l.HostName, err)
-		}
-		l.PodIndex = inPod.Attrs().Index
-		return nil
-	})
+	// A socket in the pod's netns, rather than a thread moved there.
+	h, err := netlinksafe.NewHandleAt(netns.NsHandle(pod.Fd()), unix.NETLINK_ROUTE)
+	if err != nil {
+		return true, err
+	}
+	defer h.Close()
+	inPod, err := h.LinkByName(l.Name)
+	if err != nil {
+		return true, fmt.Errorf("failed to find host link %q in the pod: %w", l.HostName, err)
+	}
+	l.PodIndex = inPod.Attrs().Index
+	return true, nil
 }
 
 // Return gives a recorded host link back: it takes it off the bond in the

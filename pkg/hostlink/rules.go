@@ -36,8 +36,8 @@ func PCI(link netlink.Link) string {
 }
 
 // Check returns a *Refusal when the link may not be taken, another error
-// when a fact could not be read, or nil. The cheap checks come first; the
-// search of other netns for devices stacked on the link comes last.
+// when a fact could not be read, or nil. The search of other netns for
+// devices stacked on links is CheckOtherNetns, done once for every link.
 func Check(link netlink.Link, p *Policy) error {
 	a := link.Attrs()
 	if !p.Allows(a.Name, PCI(link)) {
@@ -99,10 +99,10 @@ func checkNoVFs(link netlink.Link) error {
 	return nil
 }
 
-// checkNoUpper refuses a link with a device stacked on it: a VLAN, a
-// macvlan, an ipvlan, in the host netns (sysfs upper_*) or in another
-// (another pod's macvlan, VLAN or veth end), which would lose its lower.
-func checkNoUpper(name string, index int) error {
+// checkNoUpper refuses a link with a device stacked on it in the host
+// netns (sysfs upper_*): a VLAN, a macvlan, an ipvlan, which would lose
+// its lower.
+func checkNoUpper(name string, _ int) error {
 	upper, err := sameNetnsUpper(name)
 	if err != nil {
 		return fmt.Errorf("failed to read upper devices of host link %q: %w", name, err)
@@ -110,12 +110,24 @@ func checkNoUpper(name string, index int) error {
 	if upper != "" {
 		return refuse("host link %q has upper device %q (a VLAN, macvlan or the like) that would lose its link", name, upper)
 	}
-	other, err := otherNetnsUpper(index)
+	return nil
+}
+
+// CheckOtherNetns refuses a link with a device stacked on it in another
+// netns (another pod's macvlan, ipvlan or VLAN, or the far end of a veth),
+// which would lose its lower. It searches every netns once for all the
+// links.
+func CheckOtherNetns(links []netlink.Link) error {
+	byIndex := map[int]string{}
+	for _, l := range links {
+		byIndex[l.Attrs().Index] = l.Attrs().Name
+	}
+	index, other, err := otherNetnsUpper(byIndex)
 	if err != nil {
-		return fmt.Errorf("failed to search other netns for devices on host link %q: %w", name, err)
+		return fmt.Errorf("failed to search other netns for devices on host links: %w", err)
 	}
 	if other != "" {
-		return refuse("host link %q carries %s: another pod's link would lose its lower device", name, other)
+		return refuse("host link %q carries %s: another pod's link would lose its lower device", byIndex[index], other)
 	}
 	return nil
 }

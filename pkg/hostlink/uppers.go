@@ -20,15 +20,15 @@ import (
 // a netns kept alive only by an open file descriptor or a mount elsewhere
 // is not searched. It runs on every host-link ADD, once per netns, so
 // each dump is parsed for the two attributes it needs, nothing more.
-func otherNetnsUpper(index int) (string, error) {
+func otherNetnsUpper(indexes map[int]string) (int, string, error) {
 	host, err := netns.Get()
 	if err != nil {
-		return "", err
+		return 0, "", err
 	}
 	defer host.Close()
 	var hostStat unix.Stat_t
 	if err := unix.Fstat(int(host), &hostStat); err != nil {
-		return "", err
+		return 0, "", err
 	}
 	seen := map[[2]uint64]bool{{hostStat.Dev, hostStat.Ino}: true}
 	for _, path := range netnsPaths() {
@@ -37,15 +37,15 @@ func otherNetnsUpper(index int) (string, error) {
 			continue
 		}
 		seen[[2]uint64{st.Dev, st.Ino}] = true
-		found, err := upperIn(path, host, index)
+		index, found, err := upperIn(path, host, indexes)
 		if err != nil {
-			return "", fmt.Errorf("netns %s: %w", path, err)
+			return 0, "", fmt.Errorf("netns %s: %w", path, err)
 		}
 		if found != "" {
-			return fmt.Sprintf("%s in netns %s", found, path), nil
+			return index, fmt.Sprintf("%s in netns %s", found, path), nil
 		}
 	}
-	return "", nil
+	return 0, "", nil
 }
 
 // netnsPaths lists a path to the netns of every process and every named
@@ -57,47 +57,49 @@ func netnsPaths() []string {
 	return append(append(named, varNamed...), procs...)
 }
 
-// upperIn looks in the netns at path for a link whose lower device is the
-// host's link index.
-func upperIn(path string, host netns.NsHandle, index int) (string, error) {
+// upperIn looks in the netns at path for a link whose lower device is one
+// of the host's link indexes, and returns that index.
+func upperIn(path string, host netns.NsHandle, indexes map[int]string) (int, string, error) {
 	target, err := netns.GetFromPath(path)
 	if err != nil {
-		return "", nil // gone since it was listed, or not a netns
+		return 0, "", nil // gone since it was listed, or not a netns
 	}
 	defer target.Close()
 	sock, err := nl.GetNetlinkSocketAt(target, host, unix.NETLINK_ROUTE)
 	if err != nil {
-		return "", err
+		return 0, "", err
 	}
 	defer sock.Close()
-	candidates, err := linksOnIndex(sock, index)
+	candidates, err := linksOnIndexes(sock, indexes)
 	if err != nil || len(candidates) == 0 {
-		return "", err
+		return 0, "", err
 	}
 	// Only now: the dump above gave the host an id in that netns if it had
 	// none, and ids are local to each netns.
 	hostID, err := netnsIDOf(sock, int(host))
 	if err != nil {
-		return "", err
+		return 0, "", err
 	}
 	for _, c := range candidates {
 		if c.nsid == hostID {
-			return c.String(), nil
+			return c.lower, c.String(), nil
 		}
 	}
-	return "", nil
+	return 0, "", nil
 }
 
 type lowerRef struct {
 	name, kind string
+	lower      int
 	nsid       int32
 }
 
 func (r lowerRef) String() string { return fmt.Sprintf("%s %q", r.kind, r.name) }
 
-// linksOnIndex dumps the socket's netns and returns the links whose lower
-// device (IFLA_LINK) is index in another netns (IFLA_LINK_NETNSID).
-func linksOnIndex(sock *nl.NetlinkSocket, index int) ([]lowerRef, error) {
+// linksOnIndexes dumps the socket's netns and returns the links whose
+// lower device (IFLA_LINK) is one of indexes in another netns
+// (IFLA_LINK_NETNSID).
+func linksOnIndexes(sock *nl.NetlinkSocket, indexes map[int]string) ([]lowerRef, error) {
 	var msgs [][]byte
 	var err error
 	for attempt := 0; attempt < dumpAttempts; attempt++ {
@@ -117,11 +119,11 @@ func linksOnIndex(sock *nl.NetlinkSocket, index int) ([]lowerRef, error) {
 		if err != nil {
 			return nil, err
 		}
-		ref, lower := lowerRef{nsid: -1, kind: "link"}, -1
+		ref := lowerRef{nsid: -1, kind: "link", lower: -1}
 		for _, a := range attrs {
 			switch a.Attr.Type {
 			case unix.IFLA_LINK:
-				lower = int(nl.NativeEndian().Uint32(a.Value))
+				ref.lower = int(nl.NativeEndian().Uint32(a.Value))
 			case unix.IFLA_LINK_NETNSID:
 				ref.nsid = int32(nl.NativeEndian().Uint32(a.Value))
 			case unix.IFLA_IFNAME:
@@ -130,7 +132,7 @@ func linksOnIndex(sock *nl.NetlinkSocket, index int) ([]lowerRef, error) {
 				ref.kind = kindOf(a.Value)
 			}
 		}
-		if lower == index && ref.nsid >= 0 {
+		if _, ok := indexes[ref.lower]; ok && ref.nsid >= 0 {
 			out = append(out, ref)
 		}
 	}
