@@ -42,7 +42,7 @@ func cmdCheck(args *skel.CmdArgs) error {
 		}
 	}
 	err = a.inPod(func() error { return a.check(prev) })
-	return asCNIError(err, errKernel)
+	return asCNIError(err, errBondDiffers)
 }
 
 func (a *attachment) check(prev *current.Result) error {
