@@ -27,15 +27,16 @@ func readCNIArgs(c *Conf, w *wireConf, rawArgs string) error {
 	return resolveMAC(c, w, args["MAC"])
 }
 
-// resolveMAC picks the bond MAC with the tuning plugin's precedence:
-// config "mac" < "args.cni.mac" < CNI_ARGS MAC < runtimeConfig "mac".
-// A MAC that is not a unicast one is an error wherever it comes from.
+// resolveMAC picks the bond MAC with the reference tuning plugin's
+// precedence, lowest first: config "mac" < CNI_ARGS MAC <
+// runtimeConfig "mac" < "args.cni.mac". A MAC that is not a unicast one
+// is an error wherever it comes from.
 func resolveMAC(c *Conf, w *wireConf, argsMAC string) error {
 	candidates := []struct{ from, mac string }{
 		{"mac", w.MAC},
-		{"args.cni.mac", w.Args.CNI.MAC},
 		{"CNI_ARGS MAC", argsMAC},
 		{"runtimeConfig.mac", w.RuntimeConfig.MAC},
+		{"args.cni.mac", w.Args.CNI.MAC},
 	}
 	for _, cand := range candidates {
 		if cand.mac == "" {

@@ -25,10 +25,6 @@ func TestMACPrecedence(t *testing.T) {
 			extra["mac"] = macConf
 			want = macConf
 		}
-		if set&2 != 0 {
-			extra["args"] = obj{"cni": obj{"mac": macArgs}}
-			want = macArgs
-		}
 		if set&4 != 0 {
 			cniArgs = "IgnoreUnknown=1;MAC=" + macCNIArgs
 			want = macCNIArgs
@@ -36,6 +32,10 @@ func TestMACPrecedence(t *testing.T) {
 		if set&8 != 0 {
 			extra["runtimeConfig"] = obj{"mac": macRuntime}
 			want = macRuntime
+		}
+		if set&2 != 0 {
+			extra["args"] = obj{"cni": obj{"mac": macArgs}}
+			want = macArgs
 		}
 		t.Run(fmt.Sprintf("sources %04b", set), func(t *testing.T) {
 			c := mustLoad(t, conf("balance-rr", extra), cniArgs)

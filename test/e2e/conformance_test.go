@@ -684,3 +684,53 @@ func TestProbeThreeLinksAndDNS(t *testing.T) {
 	mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
 	assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
 }
+
+// TestMACPrecedenceAsTuning: with the MAC given in any set of the four
+// places (config "mac", CNI_ARGS MAC, runtimeConfig.mac, args.cni.mac),
+// the bond takes the same one the reference tuning plugin gives a link,
+// as docs/configuration.md says.
+func TestMACPrecedenceAsTuning(t *testing.T) {
+	requireKernel(t)
+	macs := []string{"02:00:00:00:a0:01", "02:00:00:00:a0:02", "02:00:00:00:a0:03", "02:00:00:00:a0:04"}
+	for set := 1; set < 16; set++ {
+		t.Run(fmt.Sprintf("sources %04b", set), func(t *testing.T) {
+			extra, cniArgs := macSources(set, macs)
+			p, _ := podWithLinks(t, "net1", "net2", "tun1")
+			env := cniEnv("ADD", p, "tun1")
+			if cniArgs != "" {
+				env["CNI_ARGS"] = cniArgs
+			}
+			prev := fmt.Sprintf(`{"cniVersion":"1.0.0","interfaces":[{"name":"tun1","sandbox":%q}]}`, p.ns.Path())
+			tuning := withKey(t, fmt.Sprintf(`{"cniVersion":"1.0.0","name":"mac-tuning","type":"tuning"%s}`, extra), "prevResult", prev)
+			mustOK(t, "tuning ADD", execPlugin(t, pluginPath(t, "tuning"), env, tuning))
+			want := snapshot(t, p.ns)["tun1"].MAC
+
+			env["CNI_IFNAME"] = "bond0"
+			conf := bondConf("mac-precedence", "active-backup", pairLinks, strings.TrimPrefix(extra, ","))
+			add := execPlugin(t, pluginPath(t, "bond"), env, conf)
+			mustOK(t, "bond ADD", add)
+			defer func() { mustOK(t, "bond DEL", probeRun(t, "DEL", p, "bond0", conf)) }()
+			if got := bondIn(t, p, "bond0").HardwareAddr.String(); got != want {
+				t.Errorf("bond MAC %s, tuning gave %s", got, want)
+			}
+		})
+	}
+}
+
+// macSources puts macs[i] in the i-th source for each bit i of set:
+// config "mac", CNI_ARGS MAC, runtimeConfig.mac, args.cni.mac.
+func macSources(set int, macs []string) (extra, cniArgs string) {
+	if set&1 != 0 {
+		extra += fmt.Sprintf(`,"mac":%q`, macs[0])
+	}
+	if set&2 != 0 {
+		cniArgs = "IgnoreUnknown=1;MAC=" + macs[1]
+	}
+	if set&4 != 0 {
+		extra += fmt.Sprintf(`,"runtimeConfig":{"mac":%q}`, macs[2])
+	}
+	if set&8 != 0 {
+		extra += fmt.Sprintf(`,"args":{"cni":{"mac":%q}}`, macs[3])
+	}
+	return extra, cniArgs
+}

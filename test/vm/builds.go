@@ -11,12 +11,13 @@ import (
 
 // Reference CNI plugins from the upstream project, pinned, built from the
 // module proxy and cached by version: the tests use them for IPAM, as a
-// stand-in for SR-IOV CNI (host-device moves a VF into a pod by PCI address)
-// and in chains after the bond (sbr moves its routes to a table of its own).
+// stand-in for SR-IOV CNI (host-device moves a VF into a pod by PCI address),
+// in chains after the bond (sbr moves its routes to a table of its own),
+// and as the yardstick of MAC precedence (tuning).
 const pluginsModule = "github.com/containernetworking/plugins"
 const pluginsVersion = "v1.10.0"
 
-var referencePlugins = []string{"plugins/ipam/host-local", "plugins/ipam/static", "plugins/main/host-device", "plugins/meta/sbr"}
+var referencePlugins = []string{"plugins/ipam/host-local", "plugins/ipam/static", "plugins/main/host-device", "plugins/meta/sbr", "plugins/meta/tuning"}
 
 // staticEnv makes binaries that run in an initramfs with no libc.
 func staticEnv() []string {
