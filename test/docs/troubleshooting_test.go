@@ -60,6 +60,7 @@ func docQuotes(t *testing.T) []quote {
 				}
 			}
 		}
+		i-- // the line after the table is read again by the outer loop
 	}
 	if len(out) < 50 {
 		t.Fatalf("found only %d quoted messages in %s; is the table layout still | message | ... |?", len(out), docPath)
