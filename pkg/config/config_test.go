@@ -315,8 +315,9 @@ func TestIfName(t *testing.T) {
 // may break loading.
 func TestRuntimeInjectedKeys(t *testing.T) {
 	c := mustLoad(t, readTestdata(t, "configs/runtime-injected.json"), "IgnoreUnknown=1;K8S_POD_NAME=p")
-	if c.MAC.String() != "02:aa:bb:cc:dd:ee" {
-		t.Errorf("MAC = %v, want the runtimeConfig one", c.MAC)
+	// args.cni.mac over runtimeConfig.mac, as the tuning plugin takes them.
+	if c.MAC.String() != "02:aa:bb:cc:dd:01" {
+		t.Errorf("MAC = %v, want the args.cni one", c.MAC)
 	}
 	if !c.Capabilities["mac"] {
 		t.Errorf("Capabilities = %v", c.Capabilities)
