@@ -187,19 +187,27 @@ func restoreReleased(s bond.LinkState) error {
 // released and the bond deleted; physical links the config takes from the
 // host go back to it (hostlink.ReturnUnrecorded says which may).
 func (a *attachment) delWithoutRecord() error {
+	_, err := a.delUnrecorded()
+	return err
+}
+
+// delUnrecorded is delWithoutRecord, also saying which host links it
+// returned.
+func (a *attachment) delUnrecorded() (returned []string, err error) {
 	gone, err := a.openPodNetnsForDel()
 	if isHostNetns(err) {
-		return err
+		return nil, err
 	}
 	if err != nil || gone {
 		if err != nil {
 			a.log.Warnf("%v; no record, so nothing of the node's is known to be in it", err)
 		}
-		return nil
+		return nil, nil
 	}
 	if !a.conf.LinksInContainer {
 		err := a.withHostLock(func() error {
 			moved, err := hostlink.ReturnUnrecorded(a.conf.Links, a.args.IfName, a.podNS, a.hostNS)
+			returned = moved
 			if len(moved) > 0 {
 				a.log.Infof("no state record: returned to the host the links %v that bond %q held", moved, a.args.IfName)
 			}
@@ -209,7 +217,7 @@ func (a *attachment) delWithoutRecord() error {
 			a.log.Warnf("no state record, and returning host links failed: %v", err)
 		}
 	}
-	return a.inPod(func() error { return a.releaseUnrecorded() })
+	return returned, a.inPod(func() error { return a.releaseUnrecorded() })
 }
 
 // releaseUnrecorded releases the config's links still on a bond of our
@@ -248,12 +256,16 @@ func (a *attachment) releaseUnrecorded() error {
 // the only memory of host links still in the pod, but first does all a
 // DEL without a record would, so the host links it can identify are back.
 func (a *attachment) delWithUnreadableRecord(loadErr error) error {
-	if err := a.delWithoutRecord(); err != nil {
+	returned, err := a.delUnrecorded()
+	if err != nil {
 		a.log.Warnf("%v", err)
 	}
-	return cniError(types.ErrIOFailure, "%v: DEL keeps it and fails until it can be read. It returned to the host what "+
-		"it could without it (physical links of the config on the pod's bond). Once no host link of this pod is left "+
-		"in its netns, remove the file", loadErr)
+	did := "returned no host link without it"
+	if len(returned) > 0 {
+		did = fmt.Sprintf("returned to the host, without it, the links %s that the pod's bond held", strings.Join(returned, ", "))
+	}
+	return cniError(types.ErrIOFailure, "%v: DEL keeps it and fails until it can be read. It %s. Once no host link "+
+		"of this pod is left in its netns, remove the file", loadErr, did)
 }
 
 // restoreOnHost gives the host links of an attachment whose netns is

@@ -32,7 +32,9 @@ func newLogger(file, level, id string) *logger {
 	if file != "" {
 		f, err := openLogFile(file)
 		if err != nil {
-			l.Warnf("logFile %q not used: %v", file, err)
+			// At error level, so that "logLevel": "error" does not hide
+			// why the file asked for stays empty.
+			l.Errorf("logFile %q not used: %v", file, err)
 			return l
 		}
 		l.out = io.MultiWriter(os.Stderr, f)
