@@ -171,6 +171,17 @@ func TestStateModes(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(s.Dir, "host-links.lock")); err != nil || st.Mode() != 0o600 {
 		t.Errorf("lock file: %v %v, want mode 0600", st, err)
 	}
+	// A host-link DEL may take the lock before any record was saved:
+	// the directory it makes is root's alone too.
+	first := Store{Dir: filepath.Join(t.TempDir(), "state")}
+	lock, err = first.LockHostLinks(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock.Release()
+	if st, err := os.Stat(first.Dir); err != nil || st.Mode() != os.ModeDir|0o700 {
+		t.Errorf("directory made by the lock: %v %v, want mode 0700", st, err)
+	}
 }
 
 // TestLoadTellsMissingFromBroken: only a missing file is "no record";
