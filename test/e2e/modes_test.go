@@ -4,14 +4,12 @@ package e2e
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
-	"github.com/bond-cni/bond-cni/pkg/bond"
 	"github.com/bond-cni/bond-cni/pkg/config"
 )
 
@@ -53,7 +51,7 @@ type optionCase struct {
 	mode  string
 	extra string
 	key   string
-	want  string // as pkg/bond renders the kernel's value
+	want  string // as kernelOptions renders the kernel's value
 }
 
 var optionCases = []optionCase{
@@ -93,7 +91,8 @@ var optionCases = []optionCase{
 }
 
 // TestEveryOption sets each option and reads it back from the kernel,
-// independently of ADD's own read-back.
+// independently of ADD's own read-back and of the product's attribute
+// table: through vishvananda/netlink's parser and a raw netlink read.
 func TestEveryOption(t *testing.T) {
 	covered := map[string]bool{}
 	for _, c := range optionCases {
@@ -121,33 +120,21 @@ func TestEveryOption(t *testing.T) {
 	}
 }
 
-// kernelOption renders one option as the kernel reports it.
+// kernelOption renders one option as the kernel reports it, read back
+// without pkg/bond or pkg/config (kernelview_test.go).
 func kernelOption(t *testing.T, p *pod, key string) string {
 	t.Helper()
 	var out string
 	p.do(t, func() error {
-		b, err := bond.ByName("bond0")
+		opts, err := kernelOptions()
 		if err != nil {
 			return err
 		}
-		_, opts, err := bond.Options(b.Index)
-		if err != nil {
-			return err
+		v, ok := opts[key]
+		if !ok {
+			return fmt.Errorf("no read-back for option %s: add it to kernelOptions", key)
 		}
-		k, _ := config.KeyByName(key)
-		o, ok := opts[k]
-		switch {
-		case !ok:
-			out = "<absent>"
-		case key == "primary":
-			out = linkName(int(o.Value))
-		case o.MAC != nil:
-			out = o.MAC.String()
-		case o.IPs != nil:
-			out = strings.ReplaceAll(fmt.Sprint(o.IPs), ",", "")
-		default:
-			out = fmt.Sprint(o.Value)
-		}
+		out = v
 		return nil
 	})
 	return out
