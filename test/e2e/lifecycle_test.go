@@ -83,7 +83,7 @@ func TestAddFailureLeavesNothing(t *testing.T) {
 		// The one step after IPAM's ADD: the lease is taken when the
 		// kernel refuses a route whose gateway is off-link, so the undo
 		// must give it back.
-		{name: "route refused after IPAM", links: []string{"net1", "net2"}, extra: `"ipam":{"type":"host-local","subnet":"10.83.0.0/24","dataDir":"/var/lib/cni/networks","routes":[{"dst":"192.0.2.0/24","gw":"10.84.0.1"}]}`, code: 101, msg: "192.0.2.0/24"},
+		{name: "route refused after IPAM", links: []string{"net1", "net2"}, extra: `"ipam":{"type":"host-local","subnet":"10.83.0.0/24","dataDir":"/var/lib/cni/networks","routes":[{"dst":"192.0.2.0/24","gw":"10.84.0.1"}]}`, code: 101, msg: "via 10.84.0.1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
