@@ -78,8 +78,8 @@ func TestAddFailureLeavesNothing(t *testing.T) {
 		{name: "link is a bond", links: []string{"net1", "other0"}, setup: addBondNamed("other0"), code: 100, msg: "itself a bond"},
 		{name: "mtu above link max", links: []string{"net1", "net2"}, extra: `"mtu":9000,` + hostLocal("10.78.0.0/24"), setup: capMTU("net2"), msg: `"net2"`},
 		{name: "IPAM plugin fails", links: []string{"net1", "net2"}, extra: `"ipam":{"type":"host-local","subnet":"10.79.0.0/30","rangeStart":"10.79.0.1","rangeEnd":"10.79.0.1"}`, setup: exhaust("10.79.0.1"), code: 0, msg: "no IP addresses available"},
-		{name: "IPAM plugin missing", links: []string{"net1", "net2"}, extra: `"ipam":{"type":"no-such-ipam"}`, code: 0, msg: "no-such-ipam"},
-		{name: "kernel refuses enslaving", links: []string{"net1", "lo"}, code: 0, msg: `"lo"`},
+		{name: "IPAM plugin missing", links: []string{"net1", "net2"}, extra: `"ipam":{"type":"no-such-ipam"}`, code: 102, msg: "no-such-ipam"},
+		{name: "kernel refuses enslaving", links: []string{"net1", "lo"}, code: 101, msg: `"lo"`},
 		// The one step after IPAM's ADD: the lease is taken when the
 		// kernel refuses a route whose gateway is off-link, so the undo
 		// must give it back.
@@ -99,6 +99,7 @@ func TestAddFailureLeavesNothing(t *testing.T) {
 			if err == nil {
 				t.Fatal("ADD succeeded, want failure")
 			}
+			t.Logf("code %d: %v", cniCode(err), err)
 			if c.code != 0 && cniCode(err) != c.code {
 				t.Errorf("code %d, want %d: %v", cniCode(err), c.code, err)
 			}
