@@ -263,3 +263,18 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestRecordFileName pins the record's file name, which the node agent
+// and records of earlier releases rely on: the first 16 bytes, in hex, of
+// the SHA-256 of container ID, a NUL byte and interface name, with
+// ".json" (docs/design.md). The name below is printf 'abc\0bond0' |
+// sha256sum, cut to 32 hex digits.
+func TestRecordFileName(t *testing.T) {
+	s := Store{Dir: "/var/lib/cni/bond"}
+	if got, want := s.Path("abc", "bond0"), "/var/lib/cni/bond/bcaefcfa2c6730972fd0d6c3e3eac8ef.json"; got != want {
+		t.Errorf("Path = %s, want %s", got, want)
+	}
+	if s.Path("ab", "cbond0") == s.Path("abc", "bond0") {
+		t.Error("the NUL byte does not separate container ID and interface name")
+	}
+}
