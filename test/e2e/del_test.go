@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -14,6 +15,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
+
+	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
 func withIPAM(name string) string {
@@ -166,6 +169,33 @@ func TestCheckFindsRoutesInOtherTables(t *testing.T) {
 	p.do(t, func() error { return delRoute("192.0.2.0/24", 100) })
 	if err := r.check(list, rt); err == nil || !strings.Contains(err.Error(), "192.0.2.0") {
 		t.Errorf("CHECK with the route gone from every table: %v, want it named", err)
+	}
+}
+
+// TestCheckReadsNoRecord: CHECK compares the kernel with the config and
+// the previous result only (docs/design.md), so a record it cannot read
+// changes nothing for it, while tampering is still found.
+func TestCheckReadsNoRecord(t *testing.T) {
+	r := newRuntime(t)
+	p, _ := podWithLinks(t, "net1", "net2")
+	list, rt := confList(t, bondConf("check-norecord", "active-backup", pairLinks, checkedIPAM)), p.rt("bond0")
+	r.mustAdd(t, list, rt)
+	defer r.mustDel(t, list, rt)
+	path := state.Store{Dir: state.DefaultDir}.Path(p.containerID, "bond0")
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = os.WriteFile(path, saved, 0o600) }()
+	if err := os.WriteFile(path, []byte("not a record"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.check(list, rt); err != nil {
+		t.Errorf("CHECK with an unreadable record: %v", err)
+	}
+	p.do(t, func() error { return setDown("net1") })
+	if err := r.check(list, rt); err == nil || !strings.Contains(err.Error(), `"net1" is down`) {
+		t.Errorf("CHECK after tampering, with an unreadable record: %v", err)
 	}
 }
 

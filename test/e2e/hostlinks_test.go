@@ -173,6 +173,9 @@ func TestHostLinkRefusedByDefault(t *testing.T) {
 		{name: "lower of a VLAN with the node's address", setup: addVLANWithAddr("hlref1", 42, "10.95.0.1/24"), want: []string{`"hlref1"`, "hlref1.42"}},
 		{name: "is a host bond", links: []string{"hlref1", "hlbond8"}, setup: addHostBond("hlbond8"), want: []string{`"hlbond8"`, "itself a bond"}},
 		{name: "does not exist", links: []string{"hlref1", "hlnone"}, want: []string{`"hlnone"`, "not found in the host netns"}},
+		// A device of no kind (loopback here) with no PCI address and no
+		// permanent MAC could not be found again once its pod is gone.
+		{name: "no PCI address nor permanent MAC", links: []string{"hlref1", "lo"}, want: []string{`"lo"`, "neither a PCI address nor a permanent MAC"}},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -199,3 +199,40 @@ func watchBonds(t *testing.T, p *pod) (stop func() []*netlink.Bond) {
 		return bonds
 	}
 }
+
+// TestBondBornWithItsOptions: the bond is created with its mode, options,
+// MTU and MAC in one RTM_NEWLINK message (docs/design.md), so the very
+// first state the kernel announces for it already has them all: there is
+// no moment in which a half-configured bond exists.
+func TestBondBornWithItsOptions(t *testing.T) {
+	r := newRuntime(t)
+	p, _ := podWithLinks(t, "net1", "net2")
+	stop := watchBonds(t, p)
+	list := confList(t, bondConf("born", "802.3ad", pairLinks,
+		`"miimon":50,"lacpRate":"fast","xmitHashPolicy":"layer3+4","adActorSysPrio":1000,"mtu":1400,"mac":"02:00:00:00:b0:01"`))
+	rt := p.rt("bond0")
+	r.mustAdd(t, list, rt)
+	defer r.mustDel(t, list, rt)
+	waitFor(t, "the bond's first announcement", func() error {
+		if b := bondIn(t, p, "bond0"); b.Flags&netUp == 0 {
+			return fmt.Errorf("bond0 not up yet")
+		}
+		return nil
+	})
+	var first *netlink.Bond
+	for _, b := range stop() {
+		if b.Name == "bond0" {
+			first = b
+			break
+		}
+	}
+	if first == nil {
+		t.Fatal("the kernel announced no bond0")
+	}
+	got := fmt.Sprintf("mode %v miimon %d lacpRate %d xmitHashPolicy %d adActorSysPrio %d mtu %d mac %s",
+		first.Mode, first.Miimon, first.LacpRate, first.XmitHashPolicy, first.AdActorSysPrio, first.MTU, first.HardwareAddr)
+	want := fmt.Sprintf("mode %v miimon 50 lacpRate 1 xmitHashPolicy 1 adActorSysPrio 1000 mtu 1400 mac 02:00:00:00:b0:01", netlink.BOND_MODE_802_3AD)
+	if got != want {
+		t.Errorf("the bond's first announcement: %s, want %s", got, want)
+	}
+}
