@@ -49,11 +49,16 @@ test: go lint unit fuzz kernel-test image-test
 unit: go
 	go test -count=1 ./...
 
-# fuzz: each target for FUZZTIME; the invariants are in pkg/config/fuzz_test.go.
+# fuzz: each target for FUZZTIME, with its invariants beside it: the config
+# loaders (pkg/config/fuzz_test.go), the state record loader, the host link
+# policy parser, and the netlink encode/decode round trip of every option.
+FUZZ_TARGETS := FuzzLoad:./pkg/config/ FuzzLoadLenient:./pkg/config/ FuzzCNIArgs:./pkg/config/ \
+	FuzzDecode:./pkg/state/ FuzzParsePolicy:./pkg/hostlink/ FuzzOptionRoundTrip:./pkg/bond/
 fuzz: go
-	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./pkg/config/
-	go test -run '^$$' -fuzz '^FuzzLoadLenient$$' -fuzztime $(FUZZTIME) ./pkg/config/
-	go test -run '^$$' -fuzz '^FuzzCNIArgs$$' -fuzztime $(FUZZTIME) ./pkg/config/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "go test -run '^$$' -fuzz '^$${t%%:*}$$' -fuzztime $(FUZZTIME) $${t#*:}"; \
+		go test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime $(FUZZTIME) "$${t#*:}"; \
+	done
 
 kernel-test: go
 	go run ./test/vm test

@@ -302,14 +302,14 @@ func TestExamplesShowWhatTheyAreNamedFor(t *testing.T) {
 		want     map[string]any // bond config keys and values
 		absent   []string       // bond config keys that must not be there
 		vfTrust  string         // "on"/"off" on every SR-IOV NAD; "" for no SR-IOV
-		mentions string         // text the file must contain
+		mentions []string       // what the file's comments must explain
 	}{
-		"bond-sriov-active-backup.yaml": {want: map[string]any{"mode": "active-backup", "failOverMac": 1.0}, vfTrust: "off"},
-		"bond-sriov-balance-rr.yaml":    {want: map[string]any{"mode": "balance-rr"}, vfTrust: "on"},
-		"bond-sriov-balance-xor.yaml":   {want: map[string]any{"mode": "balance-xor"}, vfTrust: "on", mentions: "trust"},
-		"bond-802.3ad.yaml":             {want: map[string]any{"mode": "802.3ad", "lacpRate": "fast", "xmitHashPolicy": "layer3+4"}, vfTrust: "on"},
-		"bond-arp-monitor.yaml":         {want: map[string]any{"mode": "active-backup"}, absent: []string{"miimon"}, vfTrust: "off"},
-		"bond-host-links.yaml":          {want: map[string]any{"linksInContainer": false}, mentions: "/etc/cni/bond/host-links.conf"},
+		"bond-sriov-active-backup.yaml": {want: map[string]any{"mode": "active-backup", "failOverMac": 1.0}, vfTrust: "off", mentions: []string{"failOverMac"}},
+		"bond-sriov-balance-rr.yaml":    {want: map[string]any{"mode": "balance-rr"}, vfTrust: "on", mentions: []string{"trust"}},
+		"bond-sriov-balance-xor.yaml":   {want: map[string]any{"mode": "balance-xor"}, vfTrust: "on", mentions: []string{"trust", "xmitHashPolicy"}},
+		"bond-802.3ad.yaml":             {want: map[string]any{"mode": "802.3ad", "lacpRate": "fast", "xmitHashPolicy": "layer3+4"}, vfTrust: "on", mentions: []string{"LACP", "lacpRate"}},
+		"bond-arp-monitor.yaml":         {want: map[string]any{"mode": "active-backup"}, absent: []string{"miimon"}, vfTrust: "off", mentions: []string{"arpIpTargets", "no miimon"}},
+		"bond-host-links.yaml":          {want: map[string]any{"linksInContainer": false}, mentions: []string{"/etc/cni/bond/host-links.conf"}},
 	}
 	seen := 0
 	for _, ex := range loadExamples(t) {
@@ -331,8 +331,13 @@ func TestExamplesShowWhatTheyAreNamedFor(t *testing.T) {
 			}
 		}
 		checkVFTrust(t, ex, tc.vfTrust)
-		if !strings.Contains(ex.text, tc.mentions) {
-			t.Errorf("%s: does not mention %q", ex.file, tc.mentions)
+		if len(tc.mentions) == 0 {
+			t.Errorf("%s: the case names nothing the file must explain", ex.file)
+		}
+		for _, m := range tc.mentions {
+			if !strings.Contains(comments(ex.text), m) {
+				t.Errorf("%s: its comments do not mention %q", ex.file, m)
+			}
 		}
 	}
 	if seen != len(cases) {
@@ -364,4 +369,15 @@ func checkVFTrust(t *testing.T, ex example, want string) {
 	if (want == "") != (sriov == 0) {
 		t.Errorf("%s: %d SR-IOV NADs, but trust %q was expected", ex.file, sriov, want)
 	}
+}
+
+// comments returns the text of a YAML file's comment lines.
+func comments(text string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		if _, c, ok := strings.Cut(line, "#"); ok {
+			b.WriteString(c + "\n")
+		}
+	}
+	return b.String()
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -87,20 +88,45 @@ func TestSleepExitsCleanlyOnSIGTERM(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitWithin(cmd, 10*time.Second); err != nil {
+	if err := waitWithin(cmd, testDeadline()); err != nil {
 		t.Fatalf("installer did not exit cleanly on SIGTERM: %v", err)
 	}
 }
 
+// waitForLine reads r until a line holds want, and fails the test if none
+// does within testDeadline (the installer prints it within milliseconds).
 func waitForLine(t *testing.T, r io.Reader, want string) {
 	t.Helper()
-	lines := bufio.NewScanner(r)
-	for lines.Scan() {
-		if strings.Contains(lines.Text(), want) {
-			return
+	found := make(chan error, 1)
+	go func() {
+		lines := bufio.NewScanner(r)
+		for lines.Scan() {
+			if strings.Contains(lines.Text(), want) {
+				found <- nil
+				return
+			}
 		}
+		found <- fmt.Errorf("output ended before %q (%v)", want, lines.Err())
+	}()
+	select {
+	case err := <-found:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(testDeadline()):
+		t.Fatalf("no line %q within %v", want, testDeadline())
 	}
-	t.Fatalf("output ended before %q (%v)", want, lines.Err())
+}
+
+// testDeadline is the kernel tests' one deadline (test/internal/wait,
+// which a package outside test/ may not import): 60 s times
+// BOND_TEST_TIME_SCALE.
+func testDeadline() time.Duration {
+	scale, err := strconv.ParseFloat(os.Getenv("BOND_TEST_TIME_SCALE"), 64)
+	if err != nil || scale <= 0 {
+		scale = 1
+	}
+	return time.Duration(scale * float64(60*time.Second))
 }
 
 func waitWithin(cmd *exec.Cmd, limit time.Duration) error {

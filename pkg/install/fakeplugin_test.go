@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(readOnlyChildEnv) != "" {
 		os.Exit(runReadOnlyChild())
 	}
+	if os.Getenv(noexecChildEnv) != "" {
+		os.Exit(runNoexecChild())
+	}
 	dir, err := os.MkdirTemp("", "fakeplugin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -171,6 +171,17 @@ func TestStateModes(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(s.Dir, "host-links.lock")); err != nil || st.Mode() != 0o600 {
 		t.Errorf("lock file: %v %v, want mode 0600", st, err)
 	}
+	// A host-link DEL may take the lock before any record was saved:
+	// the directory it makes is root's alone too.
+	first := Store{Dir: filepath.Join(t.TempDir(), "state")}
+	lock, err = first.LockHostLinks(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock.Release()
+	if st, err := os.Stat(first.Dir); err != nil || st.Mode() != os.ModeDir|0o700 {
+		t.Errorf("directory made by the lock: %v %v, want mode 0700", st, err)
+	}
 }
 
 // TestLoadTellsMissingFromBroken: only a missing file is "no record";
@@ -251,4 +262,19 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip changed the record:\n%+v\n%+v", back, r)
 		}
 	})
+}
+
+// TestRecordFileName pins the record's file name, which the node agent
+// and records of earlier releases rely on: the first 16 bytes, in hex, of
+// the SHA-256 of container ID, a NUL byte and interface name, with
+// ".json" (docs/design.md). The name below is printf 'abc\0bond0' |
+// sha256sum, cut to 32 hex digits.
+func TestRecordFileName(t *testing.T) {
+	s := Store{Dir: "/var/lib/cni/bond"}
+	if got, want := s.Path("abc", "bond0"), "/var/lib/cni/bond/bcaefcfa2c6730972fd0d6c3e3eac8ef.json"; got != want {
+		t.Errorf("Path = %s, want %s", got, want)
+	}
+	if s.Path("ab", "cbond0") == s.Path("abc", "bond0") {
+		t.Error("the NUL byte does not separate container ID and interface name")
+	}
 }

@@ -177,17 +177,22 @@ func TestCrashMidAddRecovers(t *testing.T) {
 func TestCrashDelaySweep(t *testing.T) {
 	requireKernel(t)
 	const steps = 15
-	landed, finished := 0, 0
 	for i, c := range []crashCase{crashCases[0], crashCases[2]} {
 		t.Run(c.name, func(t *testing.T) {
 			d := timeADD(t, c, 10+i)
 			t.Logf("a normal ADD takes %v", d)
+			landed, midway, finished := 0, 0, 0
 			for k := 0; k <= steps; k++ {
 				delay := d * time.Duration(k) / steps
 				b := newCrashBed(t, c, 10+i)
 				res := killAfter(t, b, delay)
 				if res.signal == syscall.SIGKILL {
 					landed++
+					// Killed after it changed the node: the case the
+					// sweep is for, not a kill before it began.
+					if fmt.Sprint(captureNode(t, b.p, b.network)) != fmt.Sprint(b.before) {
+						midway++
+					}
 				} else {
 					finished++
 				}
@@ -196,9 +201,12 @@ func TestCrashDelaySweep(t *testing.T) {
 					t.Fatalf("stopped at delay %v", delay)
 				}
 			}
+			t.Logf("delay sweep: %d kills landed, %d of them after ADD changed the node; %d ADDs finished first; all recovered", landed, midway, finished)
+			if midway == 0 {
+				t.Errorf("no kill of the %d landed after ADD changed the node: the sweep tested no crash mid-ADD", steps+1)
+			}
 		})
 	}
-	t.Logf("delay sweep: %d kills landed mid-ADD, %d ADDs finished first; all recovered", landed, finished)
 }
 
 // timeADD is the shortest of three ADDs: the first runs cold, and other

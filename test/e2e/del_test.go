@@ -3,6 +3,10 @@
 package e2e
 
 import (
+	"fmt"
+	"net"
+	"os"
+	"sort"
 	"strings"
 	"testing"
 
@@ -11,6 +15,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
+
+	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
 func withIPAM(name string) string {
@@ -114,6 +120,8 @@ func TestCheckDetectsTampering(t *testing.T) {
 		{"mtu changed", inPod(func() error { return setMTU("bond0", 1400) }), "mtu is 1400"},
 		{"address removed", inPod(func() error { return flushAddrs("bond0") }), "10.82.0."},
 		{"extra slave", inPod(addExtraSlave), `"net3" is enslaved but not configured`},
+		{"MAC changed", inPod(func() error { return setMAC("bond0", "02:00:00:00:82:01") }), "MAC is 02:00:00:00:82:01"},
+		{"route removed", inPod(func() error { return delRoute("192.0.2.0/24", 0) }), "192.0.2.0"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -122,7 +130,7 @@ func TestCheckDetectsTampering(t *testing.T) {
 			if c.name == "extra slave" {
 				s.plug(t, p.ns, "net3")
 			}
-			conf := bondConf("check-"+sanitize(c.name), "active-backup", []string{"net1", "net2"}, `"mtu":1500,`+hostLocal("10.82.0.0/24"))
+			conf := bondConf("check-"+sanitize(c.name), "active-backup", []string{"net1", "net2"}, `"mtu":1500,`+checkedIPAM)
 			list, rt := confList(t, conf), p.rt("bond0")
 			r.mustAdd(t, list, rt)
 			defer r.mustDel(t, list, rt)
@@ -138,6 +146,56 @@ func TestCheckDetectsTampering(t *testing.T) {
 				t.Errorf("CHECK error %q does not say %q", err, c.want)
 			}
 		})
+	}
+}
+
+// checkedIPAM gives the bond an address and a route of the result's own
+// (to 192.0.2.0/24, via host-local's gateway 10.82.0.1).
+const checkedIPAM = `"ipam":{"type":"host-local","subnet":"10.82.0.0/24","dataDir":"/var/lib/cni/networks","routes":[{"dst":"192.0.2.0/24"}]}`
+
+// TestCheckFindsRoutesInOtherTables: a chain with sbr after the bond moves
+// the result's routes out of the main table into a table of their own;
+// CHECK looks for them in every table (docs/design.md), so it passes.
+func TestCheckFindsRoutesInOtherTables(t *testing.T) {
+	r := newRuntime(t)
+	p, _ := podWithLinks(t, "net1", "net2")
+	list, rt := confList(t, bondConf("check-sbr", "active-backup", pairLinks, checkedIPAM)), p.rt("bond0")
+	r.mustAdd(t, list, rt)
+	defer r.mustDel(t, list, rt)
+	p.do(t, func() error { return moveRoutesToTable("bond0", 100) })
+	if err := r.check(list, rt); err != nil {
+		t.Errorf("CHECK with the routes in table 100, as sbr leaves them: %v", err)
+	}
+	p.do(t, func() error { return delRoute("192.0.2.0/24", 100) })
+	if err := r.check(list, rt); err == nil || !strings.Contains(err.Error(), "192.0.2.0") {
+		t.Errorf("CHECK with the route gone from every table: %v, want it named", err)
+	}
+}
+
+// TestCheckReadsNoRecord: CHECK compares the kernel with the config and
+// the previous result only (docs/design.md), so a record it cannot read
+// changes nothing for it, while tampering is still found.
+func TestCheckReadsNoRecord(t *testing.T) {
+	r := newRuntime(t)
+	p, _ := podWithLinks(t, "net1", "net2")
+	list, rt := confList(t, bondConf("check-norecord", "active-backup", pairLinks, checkedIPAM)), p.rt("bond0")
+	r.mustAdd(t, list, rt)
+	defer r.mustDel(t, list, rt)
+	path := state.Store{Dir: state.DefaultDir}.Path(p.containerID, "bond0")
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = os.WriteFile(path, saved, 0o600) }()
+	if err := os.WriteFile(path, []byte("not a record"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.check(list, rt); err != nil {
+		t.Errorf("CHECK with an unreadable record: %v", err)
+	}
+	p.do(t, func() error { return setDown("net1") })
+	if err := r.check(list, rt); err == nil || !strings.Contains(err.Error(), `"net1" is down`) {
+		t.Errorf("CHECK after tampering, with an unreadable record: %v", err)
 	}
 }
 
@@ -222,4 +280,66 @@ func addExtraSlave() error {
 		return err
 	}
 	return netlink.LinkSetUp(l)
+}
+
+func setMAC(name, mac string) error {
+	l, err := netlinksafe.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	hw, err := net.ParseMAC(mac)
+	if err != nil {
+		return err
+	}
+	return netlink.LinkSetHardwareAddr(l, hw)
+}
+
+// delRoute deletes the route to dst in table (0: main).
+func delRoute(dst string, table int) error {
+	_, n, err := net.ParseCIDR(dst)
+	if err != nil {
+		return err
+	}
+	filter := &netlink.Route{Dst: n, Table: table}
+	routes, err := netlinksafe.RouteListFiltered(netlink.FAMILY_V4, filter, netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return err
+	}
+	if len(routes) == 0 {
+		return fmt.Errorf("no route to %s in table %d", dst, table)
+	}
+	for _, r := range routes {
+		if err := netlink.RouteDel(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// moveRoutesToTable moves every route of the link from the main table to
+// table, as the sbr plugin does with a chained result's routes: the
+// link-scope ones first, so the gateways stay reachable in table.
+func moveRoutesToTable(link string, table int) error {
+	l, err := netlinksafe.LinkByName(link)
+	if err != nil {
+		return err
+	}
+	routes, err := netlinksafe.RouteList(l, netlink.FAMILY_V4)
+	if err != nil {
+		return err
+	}
+	sort.SliceStable(routes, func(i, j int) bool { return routes[i].Scope > routes[j].Scope })
+	for _, r := range routes {
+		moved := r
+		moved.Table = table
+		if err := netlink.RouteAdd(&moved); err != nil {
+			return fmt.Errorf("add %v in table %d: %w", moved, table, err)
+		}
+	}
+	for _, r := range routes {
+		if err := netlink.RouteDel(&r); err != nil {
+			return err
+		}
+	}
+	return nil
 }

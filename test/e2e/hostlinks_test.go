@@ -9,10 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
@@ -175,6 +173,9 @@ func TestHostLinkRefusedByDefault(t *testing.T) {
 		{name: "lower of a VLAN with the node's address", setup: addVLANWithAddr("hlref1", 42, "10.95.0.1/24"), want: []string{`"hlref1"`, "hlref1.42"}},
 		{name: "is a host bond", links: []string{"hlref1", "hlbond8"}, setup: addHostBond("hlbond8"), want: []string{`"hlbond8"`, "itself a bond"}},
 		{name: "does not exist", links: []string{"hlref1", "hlnone"}, want: []string{`"hlnone"`, "not found in the host netns"}},
+		// A device of no kind (loopback here) with no PCI address and no
+		// permanent MAC could not be found again once its pod is gone.
+		{name: "no PCI address nor permanent MAC", links: []string{"hlref1", "lo"}, want: []string{`"lo"`, "neither a PCI address nor a permanent MAC"}},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -230,13 +231,14 @@ func TestHostLinkPolicyFile(t *testing.T) {
 		links  []string
 		policy string
 		setup  func(t *testing.T)
+		code   uint
 		want   []string
 	}{
-		{name: "unlisted link", links: []string{"hlok1", "hlno1"}, want: []string{`"hlno1"`, "not listed in " + hostlink.PolicyFile}},
-		{name: "listed link with an address", links: []string{"hlok1", "hlok2"}, setup: addAddr("hlok2", "10.98.0.1/24"), want: []string{`"hlok2"`, "address 10.98.0.1/24"}},
-		{name: "a commented-out name is not listed", links: []string{"hlok1", "hlno1"}, policy: "hlok*  # hlno1 too, one day\n", want: []string{`"hlno1"`, "not listed"}},
-		{name: "bad pattern", links: []string{"hlok1", "hlok2"}, policy: "hlok[\n", want: []string{hostlink.PolicyFile, `"hlok["`}},
-		{name: "empty file allows nothing", links: []string{"hlok1", "hlok2"}, policy: "# nothing yet\n", want: []string{`"hlok1"`, "not listed"}},
+		{name: "unlisted link", links: []string{"hlok1", "hlno1"}, code: 100, want: []string{`"hlno1"`, "not listed in " + hostlink.PolicyFile}},
+		{name: "listed link with an address", links: []string{"hlok1", "hlok2"}, setup: addAddr("hlok2", "10.98.0.1/24"), code: 100, want: []string{`"hlok2"`, "address 10.98.0.1/24"}},
+		{name: "a commented-out name is not listed", links: []string{"hlok1", "hlno1"}, policy: "hlok*  # hlno1 too, one day\n", code: 100, want: []string{`"hlno1"`, "not listed"}},
+		{name: "bad pattern", links: []string{"hlok1", "hlok2"}, policy: "hlok[\n", code: 104, want: []string{hostlink.PolicyFile, `"hlok["`}},
+		{name: "empty file allows nothing", links: []string{"hlok1", "hlok2"}, policy: "# nothing yet\n", code: 100, want: []string{`"hlok1"`, "not listed"}},
 	}
 	for i, c := range refusals {
 		t.Run(c.name, func(t *testing.T) {
@@ -251,7 +253,7 @@ func TestHostLinkPolicyFile(t *testing.T) {
 			before := captureNode(t, p, network)
 			list, rt := confList(t, hostBondConf(network, "balance-rr", c.links, hostLocal("10.97.0.0/24"))), p.rt("bond0")
 			_, err := r.add(t, list, rt)
-			assertRefused(t, err, 0, c.want...)
+			assertRefused(t, err, c.code, c.want...)
 			assertNodeUnchanged(t, "node after the refused ADD", before, captureNode(t, p, network))
 			if err := r.del(list, rt); err != nil {
 				t.Errorf("DEL after the refused ADD: %v", err)
@@ -261,8 +263,8 @@ func TestHostLinkPolicyFile(t *testing.T) {
 	}
 }
 
-// assertRefused checks err is a CNI error with code (0: any) whose
-// message names every want.
+// assertRefused checks err is a CNI error with code whose message names
+// every want.
 func assertRefused(t *testing.T, err error, code uint, want ...string) {
 	t.Helper()
 	if err == nil {
@@ -272,7 +274,7 @@ func assertRefused(t *testing.T, err error, code uint, want ...string) {
 	if !errors.As(err, &cerr) {
 		t.Fatalf("error %v (%T) is not a CNI error", err, err)
 	}
-	if code != 0 && cerr.Code != code {
+	if cerr.Code != code {
 		t.Errorf("code %d, want %d: %v", cerr.Code, code, err)
 	}
 	for _, w := range want {
@@ -391,7 +393,11 @@ func addVLANWithAddr(link string, id int, cidr string) func(*testing.T) {
 // one wins each round; the other is refused naming a link, has nothing
 // of the host's, and nothing is left half-moved; the loser's DEL (which a
 // runtime sends after a failed ADD) leaves the winner and the host alone.
+// The race is made, not hoped for: the test holds the host link lock
+// until both ADDs have logged their start (they then both wait for it),
+// so both contend for the lock at the moment it is released.
 func TestHostLinkRace(t *testing.T) {
+	requireKernel(t)
 	allowHostLinks(t, "*")
 	addHostVeths(t, "hlrace1", "hlrace2", "hlrace3")
 	const rounds = 10
@@ -405,26 +411,29 @@ func TestHostLinkRace(t *testing.T) {
 		before := captureNode(t, nil, network)
 		var (
 			pods  [2]*pod
-			rts   [2]*runtime
-			lists [2]*libcni.NetworkConfigList
-			errs  [2]error
-			wg    sync.WaitGroup
+			confs [2]string
+			runs  [2]*tracedRun
+			res   [2]execResult
 		)
+		release := holdHostLinkLock(t)
 		for i := range pods {
-			pods[i], rts[i] = newPod(t), newRuntime(t)
-			lists[i] = confList(t, hostBondConf(network, "balance-rr", want[i], hostLocal("10.99.0.0/24")))
+			pods[i] = newPod(t)
+			confs[i] = hostBondConf(network, "balance-rr", want[i], `"logLevel":"debug",`+hostLocal("10.99.0.0/24"))
+			runs[i] = startTraced(t, cniEnv("ADD", pods[i], "bond0"), confs[i])
 		}
-		for i := range pods {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, errs[i] = rts[i].cni.AddNetworkList(ctx(), lists[i], pods[i].rt("bond0"))
-			}()
+		for i, r := range runs {
+			r.waitLogged(t, fmt.Sprintf("round %d: ADD %d started, waiting for the lock", round, i), "ADD start")
 		}
-		wg.Wait()
+		if got := runs[0].stderr.String() + runs[1].stderr.String(); strings.Contains(got, "links inspected") {
+			t.Fatalf("round %d: an ADD inspected links while the test held the lock:\n%s", round, got)
+		}
+		release()
+		for i, r := range runs {
+			res[i] = r.wait()
+		}
 		winner := -1
-		for i, err := range errs {
-			if err == nil {
+		for i, r := range res {
+			if r.exit == 0 {
 				if winner >= 0 {
 					t.Fatalf("round %d: both pods won", round)
 				}
@@ -432,12 +441,11 @@ func TestHostLinkRace(t *testing.T) {
 			}
 		}
 		if winner < 0 {
-			t.Fatalf("round %d: nobody won: %v / %v", round, errs[0], errs[1])
+			t.Fatalf("round %d: nobody won: %q / %q", round, res[0].stdout, res[1].stdout)
 		}
 		loser := 1 - winner
-		var cerr *types.Error
-		if !errors.As(errs[loser], &cerr) || cerr.Code != 100 || !strings.Contains(cerr.Msg, "hlrace") {
-			t.Errorf("round %d: loser's error %v, want code 100 naming a link", round, errs[loser])
+		if e := res[loser].cniErr; e == nil || e.Code != 100 || !strings.Contains(e.Msg, "hlrace") {
+			t.Errorf("round %d: loser's error %q, want code 100 naming a link", round, res[loser].stdout)
 		}
 		won := snapshot(t, pods[winner].ns)
 		for _, n := range want[winner] {
@@ -450,19 +458,13 @@ func TestHostLinkRace(t *testing.T) {
 			t.Errorf("round %d: the loser's pod has %v", round, lost)
 		}
 		// The loser's DEL first, as a runtime sends it at once.
-		if err := rts[loser].cni.DelNetworkList(ctx(), lists[loser], pods[loser].rt("bond0")); err != nil {
-			t.Errorf("round %d: loser's DEL: %v", round, err)
-		}
+		mustOK(t, fmt.Sprintf("round %d: loser's DEL", round), probeRun(t, "DEL", pods[loser], "bond0", confs[loser]))
 		assertSameLinks(t, "winner's pod after the loser's DEL", won, snapshot(t, pods[winner].ns))
-		if err := rts[winner].cni.DelNetworkList(ctx(), lists[winner], pods[winner].rt("bond0")); err != nil {
-			t.Fatalf("round %d: winner's DEL: %v", round, err)
-		}
+		mustOK(t, fmt.Sprintf("round %d: winner's DEL", round), probeRun(t, "DEL", pods[winner], "bond0", confs[winner]))
 		assertNodeUnchanged(t, fmt.Sprintf("round %d: node after both DELs", round), before, captureNode(t, nil, network))
 		// A late repeat of the loser's DEL, with the links back on the host.
-		if err := rts[loser].cni.DelNetworkList(ctx(), lists[loser], pods[loser].rt("bond0")); err != nil {
-			t.Errorf("round %d: loser's second DEL: %v", round, err)
-		}
+		mustOK(t, fmt.Sprintf("round %d: loser's second DEL", round), probeRun(t, "DEL", pods[loser], "bond0", confs[loser]))
 		assertNodeUnchanged(t, fmt.Sprintf("round %d: node after the loser's second DEL", round), before, captureNode(t, nil, network))
 	}
-	t.Logf("%d rounds of two pods racing for the same host links: one winner each, nothing half-moved", rounds)
+	t.Logf("%d rounds of two pods started together and released onto the host link lock at once: one winner each, nothing half-moved", rounds)
 }

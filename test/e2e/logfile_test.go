@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -37,8 +38,10 @@ func runWithLogFile(t *testing.T, logFile, extra string) (execResult, func() exe
 // plugin's own directory, which ADD creates root-only; the file is
 // created 0600. Any other value (a path under /var/log/containers, "..",
 // a path in /etc, a name that is a symlink, the directory itself replaced
-// by a symlink) is not used, with a warning on stderr, and the command
-// goes on; nothing is written outside the directory.
+// by a symlink, a directory others may write or another user owns, a
+// name that is not a regular file) is not used, with a warning on
+// stderr, and the command goes on; nothing is written outside the
+// directory.
 func TestLogFileOnlyInPluginDir(t *testing.T) {
 	requireKernel(t)
 	if err := os.MkdirAll("/var/log", 0o755); err != nil {
@@ -100,6 +103,30 @@ func TestLogFileOnlyInPluginDir(t *testing.T) {
 			t.Errorf("the plugin wrote into %s through a symlinked directory", target)
 		}
 	})
+	// The directory must be root's and writable by root only; the file a
+	// regular one.
+	for name, spoil := range map[string]func(dir string) error{
+		"a directory others may write": func(dir string) error { return os.Chmod(dir, 0o777) },
+		"a directory of another owner": func(dir string) error { return os.Chown(dir, 1000, 1000) },
+		"a name that is a FIFO":        func(dir string) error { return syscall.Mkfifo(filepath.Join(dir, "e2e.log"), 0o600) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			os.RemoveAll(pluginLogDir)
+			if err := os.Mkdir(pluginLogDir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(pluginLogDir) })
+			if err := spoil(pluginLogDir); err != nil {
+				t.Fatal(err)
+			}
+			res := addWithLogFile(t, "e2e.log", "")
+			mustOK(t, "ADD", res)
+			assertNotUsed(t, res, "e2e.log")
+			if st, err := os.Stat(filepath.Join(pluginLogDir, "e2e.log")); err == nil && st.Mode().IsRegular() {
+				t.Errorf("the plugin wrote its log in %s", pluginLogDir)
+			}
+		})
+	}
 }
 
 func assertNotUsed(t *testing.T, res execResult, logFile string) {

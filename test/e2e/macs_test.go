@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
@@ -12,26 +13,28 @@ import (
 
 // TestSharedMACsInTLBAndALB: balance-tlb/alb need one MAC per slave; when
 // two links share one, the later gets a locally administered unicast MAC
-// for the life of the bond and gets its own back on DEL. Other modes never
-// have a slave MAC rewritten by the plugin.
+// for the life of the bond and gets its own back on DEL. In every other
+// mode the plugin leaves the shared MAC alone: with failOverMac active
+// each slave keeps its own, and otherwise the kernel gives every slave
+// the bond's, which is the shared one.
 func TestSharedMACsInTLBAndALB(t *testing.T) {
-	for _, mode := range []string{"balance-tlb", "balance-alb", "active-backup"} {
+	for _, mode := range []string{"balance-tlb", "balance-alb", "active-backup", "active-backup/failOverMac", "balance-rr", "balance-xor", "broadcast", "802.3ad"} {
 		t.Run(mode, func(t *testing.T) {
 			r := newRuntime(t)
 			p, _ := podWithLinks(t, "net1", "net2")
 			p.do(t, func() error { return copyMAC("net1", "net2") })
 			before := snapshot(t, p.ns)
 			extra := ""
-			if mode == "active-backup" {
-				extra = `"failOverMac":1`
+			if m, ok := strings.CutSuffix(mode, "/failOverMac"); ok {
+				mode, extra = m, `"failOverMac":1`
 			}
 			list, rt := confList(t, bondConf("macs-"+mode, mode, []string{"net1", "net2"}, extra)), p.rt("bond0")
 			r.mustAdd(t, list, rt)
 			during := snapshot(t, p.ns)
 			m1, m2 := during["net1"].MAC, during["net2"].MAC
-			if mode == "active-backup" {
-				if m2 != before["net2"].MAC {
-					t.Errorf("net2 MAC rewritten to %s in %s", m2, mode)
+			if mode != "balance-tlb" && mode != "balance-alb" {
+				if m1 != before["net1"].MAC || m2 != before["net2"].MAC {
+					t.Errorf("slave MACs %s and %s in %s, want both still the shared %s", m1, m2, mode, before["net2"].MAC)
 				}
 			} else {
 				mac, _ := net.ParseMAC(m2)

@@ -4,14 +4,12 @@ package e2e
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/containernetworking/plugins/pkg/netlinksafe"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
-	"github.com/bond-cni/bond-cni/pkg/bond"
 	"github.com/bond-cni/bond-cni/pkg/config"
 )
 
@@ -53,7 +51,7 @@ type optionCase struct {
 	mode  string
 	extra string
 	key   string
-	want  string // as pkg/bond renders the kernel's value
+	want  string // as kernelOptions renders the kernel's value
 }
 
 var optionCases = []optionCase{
@@ -93,7 +91,8 @@ var optionCases = []optionCase{
 }
 
 // TestEveryOption sets each option and reads it back from the kernel,
-// independently of ADD's own read-back.
+// independently of ADD's own read-back and of the product's attribute
+// table: through vishvananda/netlink's parser and a raw netlink read.
 func TestEveryOption(t *testing.T) {
 	covered := map[string]bool{}
 	for _, c := range optionCases {
@@ -121,33 +120,21 @@ func TestEveryOption(t *testing.T) {
 	}
 }
 
-// kernelOption renders one option as the kernel reports it.
+// kernelOption renders one option as the kernel reports it, read back
+// without pkg/bond or pkg/config (kernelview_test.go).
 func kernelOption(t *testing.T, p *pod, key string) string {
 	t.Helper()
 	var out string
 	p.do(t, func() error {
-		b, err := bond.ByName("bond0")
+		opts, err := kernelOptions()
 		if err != nil {
 			return err
 		}
-		_, opts, err := bond.Options(b.Index)
-		if err != nil {
-			return err
+		v, ok := opts[key]
+		if !ok {
+			return fmt.Errorf("no read-back for option %s: add it to kernelOptions", key)
 		}
-		k, _ := config.KeyByName(key)
-		o, ok := opts[k]
-		switch {
-		case !ok:
-			out = "<absent>"
-		case key == "primary":
-			out = linkName(int(o.Value))
-		case o.MAC != nil:
-			out = o.MAC.String()
-		case o.IPs != nil:
-			out = strings.ReplaceAll(fmt.Sprint(o.IPs), ",", "")
-		default:
-			out = fmt.Sprint(o.Value)
-		}
+		out = v
 		return nil
 	})
 	return out
@@ -210,5 +197,42 @@ func watchBonds(t *testing.T, p *pod) (stop func() []*netlink.Bond) {
 		close(done)
 		<-collected
 		return bonds
+	}
+}
+
+// TestBondBornWithItsOptions: the bond is created with its mode, options,
+// MTU and MAC in one RTM_NEWLINK message (docs/design.md), so the very
+// first state the kernel announces for it already has them all: there is
+// no moment in which a half-configured bond exists.
+func TestBondBornWithItsOptions(t *testing.T) {
+	r := newRuntime(t)
+	p, _ := podWithLinks(t, "net1", "net2")
+	stop := watchBonds(t, p)
+	list := confList(t, bondConf("born", "802.3ad", pairLinks,
+		`"miimon":50,"lacpRate":"fast","xmitHashPolicy":"layer3+4","adActorSysPrio":1000,"mtu":1400,"mac":"02:00:00:00:b0:01"`))
+	rt := p.rt("bond0")
+	r.mustAdd(t, list, rt)
+	defer r.mustDel(t, list, rt)
+	waitFor(t, "the bond's first announcement", func() error {
+		if b := bondIn(t, p, "bond0"); b.Flags&netUp == 0 {
+			return fmt.Errorf("bond0 not up yet")
+		}
+		return nil
+	})
+	var first *netlink.Bond
+	for _, b := range stop() {
+		if b.Name == "bond0" {
+			first = b
+			break
+		}
+	}
+	if first == nil {
+		t.Fatal("the kernel announced no bond0")
+	}
+	got := fmt.Sprintf("mode %v miimon %d lacpRate %d xmitHashPolicy %d adActorSysPrio %d mtu %d mac %s",
+		first.Mode, first.Miimon, first.LacpRate, first.XmitHashPolicy, first.AdActorSysPrio, first.MTU, first.HardwareAddr)
+	want := fmt.Sprintf("mode %v miimon 50 lacpRate 1 xmitHashPolicy 1 adActorSysPrio 1000 mtu 1400 mac 02:00:00:00:b0:01", netlink.BOND_MODE_802_3AD)
+	if got != want {
+		t.Errorf("the bond's first announcement: %s, want %s", got, want)
 	}
 }

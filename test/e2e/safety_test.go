@@ -10,9 +10,11 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,6 +64,10 @@ func TestHostLinkRefusedOnRealTopologies(t *testing.T) {
 			want: []string{`"hstm1"`, `macvlan "hstmc"`, "another pod's link"}},
 		{name: "lower of a VLAN in another pod", links: []string{"hstm1", "hstm2"}, setup: childInOtherPod("hstm1", "vlan"),
 			want: []string{`"hstm1"`, `vlan "hstmc"`}},
+		// A netns no file names, only a process: the search covers the
+		// netns of every process too.
+		{name: "lower of a macvlan in a process's own netns", links: []string{"hstm1", "hstm2"}, setup: childInProcessNetns("hstm1"),
+			want: []string{`"hstm1"`, `macvlan "hstmc"`, "in netns /proc/"}},
 		{name: "veth whose peer is in a pod", links: []string{"hstv1", "hstm2"}, setup: vethIntoOtherPod("hstv1"),
 			want: []string{`"hstv1"`, "veth whose peer is in another netns"}},
 		{name: "link not listed", policy: "hstm1\n", links: []string{"hstm1", "hstm2"},
@@ -141,6 +147,32 @@ func childInOtherPod(lower, kind string) func(*testing.T) {
 		}
 		if _, err := os.Stat("/sys/class/net/" + lower + "/upper_hstmc"); err == nil {
 			t.Fatalf("the host still shows upper_hstmc: the test would not test the other-netns search")
+		}
+	}
+}
+
+// childInProcessNetns makes a macvlan "hstmc" on the host link and moves
+// it into the netns of a process started in a netns of its own, which no
+// file under /run/netns names.
+func childInProcessNetns(lower string) func(*testing.T) {
+	return func(t *testing.T) {
+		cmd := exec.Command("sleep", "3600")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start a process in a netns of its own: %v", err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		netnsFile, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer netnsFile.Close()
+		attrs := netlink.LinkAttrs{Name: "hstmc", ParentIndex: hostLink(t, lower).Attrs().Index}
+		if err := netlink.LinkAdd(&netlink.Macvlan{LinkAttrs: attrs, Mode: netlink.MACVLAN_MODE_BRIDGE}); err != nil {
+			t.Fatalf("add macvlan: %v", err)
+		}
+		if err := netlink.LinkSetNsFd(hostLink(t, "hstmc"), int(netnsFile.Fd())); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/vishvananda/netlink"
@@ -29,7 +30,8 @@ const seedConfig = `{
 }`
 
 // TestSeedConfigOverTwoLinks runs the document's exact config over two
-// links through ADD, CHECK and DEL, as a runtime would.
+// links through ADD, CHECK (as 1.0.0, which has it) and DEL, as a
+// runtime would.
 func TestSeedConfigOverTwoLinks(t *testing.T) {
 	r := newRuntime(t)
 	p, _ := podWithLinks(t, "net1", "net2")
@@ -58,8 +60,15 @@ func TestSeedConfigOverTwoLinks(t *testing.T) {
 	}
 	assertAddress(t, p, "bond0", res.IPs[0].Address.String())
 	assertDefaultRoute(t, p, "bond0", "10.56.217.1")
-	// CHECK does not exist in CNI 0.3.1, the seed's version; other tests
-	// run it.
+	// CHECK does not exist in CNI 0.3.1, the seed's version: the same
+	// config is checked as 1.0.0, with ADD's result as its prevResult, as
+	// a runtime on a newer CNI version would.
+	prev, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := withKey(t, withKey(t, seedConfig, "cniVersion", `"1.0.0"`), "prevResult", string(prev))
+	mustOK(t, "CHECK", probeRun(t, "CHECK", p, "bond0", check))
 	r.mustDel(t, list, rt)
 	assertSameLinks(t, "pod after DEL", before, snapshot(t, p.ns))
 	if leases := hostLocalLeases(t, "bond-net1"); len(leases) != 0 {

@@ -76,7 +76,12 @@ func TestGCDropsStaleAttachments(t *testing.T) {
 
 func hasRecord(t *testing.T, containerID string) bool {
 	t.Helper()
-	rec, err := state.Store{Dir: state.DefaultDir}.Load(containerID, "bond0")
+	return hasRecordOf(t, containerID, "bond0")
+}
+
+func hasRecordOf(t *testing.T, containerID, ifName string) bool {
+	t.Helper()
+	rec, err := state.Store{Dir: state.DefaultDir}.Load(containerID, ifName)
 	if err != nil {
 		t.Fatal(err)
 	}

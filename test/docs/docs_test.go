@@ -1,0 +1,135 @@
+// Package docs checks what README.md and docs/*.md say about the tests:
+// every test they name exists, and every count they give of a test's
+// work is the count that test uses.
+package docs
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const root = "../.."
+
+// docs are the documents whose claims the tests back.
+func docs(t *testing.T) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, f := range append(files, filepath.Join(root, "README.md")) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[strings.TrimPrefix(f, root+"/")] = string(data)
+	}
+	return out
+}
+
+// testFuncs lists every Test, Fuzz and Benchmark function in the
+// repository's _test.go files, by name.
+func testFuncs(t *testing.T) map[string]bool {
+	t.Helper()
+	funcs := map[string]bool{}
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != root) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		for _, decl := range f.Decls {
+			if fn, ok := decl.(*ast.FuncDecl); ok && fn.Recv == nil {
+				funcs[fn.Name.Name] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return funcs
+}
+
+// testName is a test, fuzz target or benchmark named in code spans or
+// prose; a -run pattern (in quotes after -run) is not a name.
+var testName = regexp.MustCompile(`\b(?:Test|Fuzz|Benchmark)[A-Z][A-Za-z0-9]*\b`)
+
+// TestNamedTestsExist: a doc that backs a claim with a test's name names
+// a test that is there.
+func TestNamedTestsExist(t *testing.T) {
+	funcs := testFuncs(t)
+	for file, text := range docs(t) {
+		text = regexp.MustCompile(`-run '[^']*'`).ReplaceAllString(text, "")
+		for _, name := range testName.FindAllString(text, -1) {
+			if !funcs[name] {
+				t.Errorf("%s names %s, which no _test.go file defines", file, name)
+			}
+		}
+	}
+}
+
+// docCounts are counts the docs give of what a test does, and the
+// constant in the test that sets it.
+var docCounts = []struct {
+	doc, phrase   string // the doc, and the phrase with the count as %s
+	file, constID string // the test file and its constant
+}{
+	{"README.md", "%s pods at once", "test/e2e/concurrency_test.go", "podsAtOnce"},
+	{"docs/monitoring.md", "**%s bonds on the node**", "test/agent/scale_test.go", "scalePods"},
+	{"docs/monitoring.md", "`TestAgentAt50Bonds`: %s pods", "test/agent/scale_test.go", "scalePods"},
+}
+
+// TestCountsMatchTheTests: each count above is the test's constant.
+func TestCountsMatchTheTests(t *testing.T) {
+	all := docs(t)
+	for _, c := range docCounts {
+		n := constValue(t, filepath.Join(root, c.file), c.constID)
+		phrase := strings.Replace(c.phrase, "%s", n, 1)
+		if !strings.Contains(strings.Join(strings.Fields(all[c.doc]), " "), phrase) {
+			t.Errorf("%s does not say %q (%s in %s is %s)", c.doc, phrase, c.constID, c.file, n)
+		}
+	}
+}
+
+// constValue is the literal value of a constant in a Go file.
+func constValue(t *testing.T, path, name string) string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, decl := range f.Decls {
+		g, ok := decl.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			v := spec.(*ast.ValueSpec)
+			for i, id := range v.Names {
+				if id.Name == name && i < len(v.Values) {
+					if lit, ok := v.Values[i].(*ast.BasicLit); ok {
+						return lit.Value
+					}
+				}
+			}
+		}
+	}
+	t.Fatalf("%s: no constant %s with a literal value", path, name)
+	return ""
+}
