@@ -1,6 +1,3 @@
-// Package docs checks what README.md and docs/*.md say about the tests:
-// every test they name exists, and every count they give of a test's
-// work is the count that test uses.
 package docs
 
 import (
@@ -14,6 +11,7 @@ import (
 	"testing"
 )
 
+// root is the module's directory, from this package's.
 const root = "../.."
 
 // docs are the documents whose claims the tests back.

@@ -13,9 +13,6 @@ import (
 	"testing"
 )
 
-// root is the module's directory, from this package's.
-const root = "../.."
-
 // binaries are the commands whose messages the doc quotes.
 var binaries = []string{"./cmd/bond", "./cmd/installer"}
 
