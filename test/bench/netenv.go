@@ -312,13 +312,19 @@ func waitFor(limit time.Duration, what string, cond func() (bool, error)) error 
 	}
 }
 
-// allowHostLinks writes the node's host link policy so that pods may take
-// the bench's host links: without it the plugin takes none. The bench
-// runs in the disposable test VM, or natively where the caller accepts
-// that its policy file is replaced.
+// allowHostLinks adds names to the node's host link policy so that pods
+// may take the bench's host links: without it the plugin takes none. Each
+// phase adds its own links and keeps the earlier phases' (the scale phase
+// still uses the setup's). The bench runs in the disposable test VM, or
+// natively where the caller accepts that its policy file grows.
 func allowHostLinks(names []string) error {
 	if err := os.MkdirAll(filepath.Dir(hostlink.PolicyFile), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(hostlink.PolicyFile, []byte("# written by test/bench\n"+strings.Join(names, "\n")+"\n"), 0o644)
+	f, err := os.OpenFile(hostlink.PolicyFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString("# added by test/bench\n" + strings.Join(names, "\n") + "\n")
+	return errors.Join(err, f.Close())
 }
