@@ -131,3 +131,77 @@ func constValue(t *testing.T, path, name string) string {
 	t.Fatalf("%s: no constant %s with a literal value", path, name)
 	return ""
 }
+
+// TestNativeRunNamesControlChannelTests: README lists the tests that skip
+// on a native run for want of the QEMU control channel; each Test whose
+// body uses the channel (package vmctl, or the sriov tests'
+// requireControl) is in that list, and the list names nothing else.
+func TestNativeRunNamesControlChannelTests(t *testing.T) {
+	readme := strings.Join(strings.Fields(docs(t)["README.md"]), " ")
+	start := strings.Index(readme, "through the QEMU control channel")
+	end := strings.Index(readme, "Those tests skip")
+	if start < 0 || end < start {
+		t.Fatal("README.md has no list of the tests that need the QEMU control channel")
+	}
+	listed := map[string]bool{}
+	for _, name := range testName.FindAllString(readme[start:end], -1) {
+		listed[name] = true
+	}
+	for _, name := range controlChannelTests(t) {
+		if !listed[name] {
+			t.Errorf("%s uses the QEMU control channel; README.md's native-run paragraph does not name it", name)
+		}
+		delete(listed, name)
+	}
+	for name := range listed {
+		t.Errorf("README.md says %s needs the QEMU control channel; its body does not use it", name)
+	}
+}
+
+// controlChannelTests are the Test functions under test/ whose bodies
+// call into package vmctl or requireControl.
+func controlChannelTests(t *testing.T) []string {
+	t.Helper()
+	var names []string
+	err := filepath.WalkDir(filepath.Join(root, "test"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") || strings.Contains(path, "/vmctl/") {
+			return err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Body == nil || !strings.HasPrefix(fn.Name.Name, "Test") {
+				continue
+			}
+			if usesControlChannel(fn.Body) {
+				names = append(names, fn.Name.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+func usesControlChannel(body *ast.BlockStmt) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.SelectorExpr:
+			if id, ok := x.X.(*ast.Ident); ok && id.Name == "vmctl" {
+				found = true
+			}
+		case *ast.CallExpr:
+			if id, ok := x.Fun.(*ast.Ident); ok && id.Name == "requireControl" {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
