@@ -76,8 +76,13 @@ func TestDaemonSetMountsHostCNIBinDirWhereInstallerWrites(t *testing.T) {
 	for _, v := range ds.Spec.Template.Spec.Volumes {
 		volumes[v.Name] = v
 	}
-	for _, m := range installer(t, ds).VolumeMounts {
-		if m.MountPath != install.DefaultCNIBinDir {
+	c := installer(t, ds)
+	if len(c.Command) > 0 {
+		t.Fatalf("the installer's command is %q: this test knows only the image's entrypoint, /bond-installer", c.Command)
+	}
+	target := installTarget(c.Args)
+	for _, m := range c.VolumeMounts {
+		if m.MountPath != target {
 			continue
 		}
 		hostPath := volumes[m.Name].HostPath
@@ -89,7 +94,25 @@ func TestDaemonSetMountsHostCNIBinDirWhereInstallerWrites(t *testing.T) {
 		}
 		return
 	}
-	t.Fatalf("nothing is mounted at %q, the installer's default target", install.DefaultCNIBinDir)
+	t.Fatalf("nothing is mounted at %q, where the installer writes with args %q", target, c.Args)
+}
+
+// installTarget is the directory bond-installer writes to when the
+// image's entrypoint runs with these extra args: its -cni-bin-dir flag,
+// the last one given, else the default.
+func installTarget(args []string) string {
+	dir := install.DefaultCNIBinDir
+	for i, a := range args {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name != "cni-bin-dir" || !strings.HasPrefix(a, "-") {
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			value = args[i+1]
+		}
+		dir = value
+	}
+	return dir
 }
 
 func TestDaemonSetResourcesAreSetAndSmall(t *testing.T) {

@@ -39,8 +39,8 @@ func runWithLogFile(t *testing.T, logFile, extra string) (execResult, func() exe
 // created 0600. Any other value (a path under /var/log/containers, "..",
 // a path in /etc, a name that is a symlink, the directory itself replaced
 // by a symlink, a directory others may write or another user owns, a
-// name that is not a regular file) is not used, with a warning on
-// stderr, and the command goes on; nothing is written outside the
+// name that is not a regular file) is not used, with an error-level line
+// on stderr at every logLevel, and the command goes on; nothing is written outside the
 // directory.
 func TestLogFileOnlyInPluginDir(t *testing.T) {
 	requireKernel(t)
@@ -71,6 +71,17 @@ func TestLogFileOnlyInPluginDir(t *testing.T) {
 					t.Errorf("the plugin created %s", written)
 				}
 			}
+		})
+	}
+	// The refusal is logged at error level: no logLevel hides it.
+	for _, level := range []string{"error", "warning", "info", "debug"} {
+		t.Run("refusal shown at logLevel "+level, func(t *testing.T) {
+			p, _ := podWithLinks(t, "net1", "net2")
+			conf := bondConf("log-file", "active-backup", pairLinks, fmt.Sprintf(`"logLevel":%q,"logFile":"/etc/bond-e2e-evil.sh"`, level))
+			res := probeRun(t, "ADD", p, "bond0", conf)
+			t.Cleanup(func() { mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf)) })
+			mustOK(t, "ADD", res)
+			assertNotUsed(t, res, "/etc/bond-e2e-evil.sh")
 		})
 	}
 	t.Run("a name that is a symlink", func(t *testing.T) {

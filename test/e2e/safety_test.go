@@ -458,7 +458,7 @@ func readSysctls(t *testing.T, link string) map[string]string {
 // TestUnreadableRecordKeptAndLinksReturned: a state record that is
 // garbage, empty or unreadable is not taken for "no record": DEL fails
 // with code 5 naming the file, keeps it, and still returns to the host the
-// physical links of the config that the pod's bond holds. Once the file
+// physical links of the config that the pod's bond holds, and names them. Once the file
 // is dealt with, DEL succeeds.
 func TestUnreadableRecordKeptAndLinksReturned(t *testing.T) {
 	for _, c := range []struct {
@@ -488,7 +488,7 @@ func TestUnreadableRecordKeptAndLinksReturned(t *testing.T) {
 			t.Cleanup(func() { os.RemoveAll(path) })
 
 			res := probeRun(t, "DEL", p, "bond0", conf)
-			assertExecRefused(t, res, 5, path)
+			assertExecRefused(t, res, 5, path, a, b) // names the links it returned
 			if _, err := os.Stat(path); err != nil {
 				t.Errorf("DEL removed the unreadable record: %v", err)
 			}

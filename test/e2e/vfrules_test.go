@@ -91,7 +91,7 @@ func vfTakesPFMAC(t *testing.T, name string, mac net.HardwareAddr) {
 		if got := l.Attrs().HardwareAddr.String(); got != mac.String() {
 			_ = netlink.LinkSetDown(l)
 			_ = netlink.LinkSetUp(l)
-			time.Sleep(200 * time.Millisecond) // igbvf resets asynchronously on open
+			time.Sleep(200 * time.Millisecond) // spaces the resets (igbvf resets asynchronously on open); the poll decides
 			return fmt.Errorf("it has %s", got)
 		}
 		return nil

@@ -22,6 +22,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/bond-cni/bond-cni/test/internal/wait"
 )
 
 // Agent is one running bond-agent.
@@ -140,8 +142,8 @@ func (a *Agent) Running() bool {
 	}
 }
 
-// Stop sends SIGTERM and waits for the agent to exit; it must exit
-// cleanly (code 0) within 10 s.
+// Stop sends SIGINT and waits for the agent to exit; it must exit
+// cleanly (code 0) within 10 s, times BOND_TEST_TIME_SCALE.
 func (a *Agent) Stop() error {
 	if !a.Running() {
 		return fmt.Errorf("bond-agent had already exited: %s", a.cmd.ProcessState)
@@ -149,10 +151,10 @@ func (a *Agent) Stop() error {
 	_ = a.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-a.exited:
-	case <-time.After(10 * time.Second):
+	case <-time.After(wait.Scaled(10 * time.Second)):
 		_ = a.cmd.Process.Kill()
 		<-a.exited
-		return fmt.Errorf("bond-agent did not exit within 10 s of SIGINT")
+		return fmt.Errorf("bond-agent did not exit within %v of SIGINT", wait.Scaled(10*time.Second))
 	}
 	if !a.cmd.ProcessState.Success() {
 		return fmt.Errorf("bond-agent exited with %s", a.cmd.ProcessState)
