@@ -3,6 +3,7 @@ package hostlink
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -105,6 +106,22 @@ func FuzzParsePolicy(f *testing.F) {
 			if !strings.Contains(pci, ":") {
 				t.Fatalf("PCI pattern %q has no ':'", pci)
 			}
+		}
+		// Comments, blank lines and spaces around a pattern change nothing.
+		padded, err := ParsePolicy(strings.NewReader("# admin's note\n\n" + text + "\n \t\n# end\n"))
+		if err != nil || !slices.Equal(padded.names, p.names) || !slices.Equal(padded.pcis, p.pcis) {
+			t.Fatalf("comments and blank lines changed the policy: %v / %+v, want %+v", err, padded, p)
+		}
+		// Each pattern, alone on a line, is a policy of that one pattern.
+		for _, pat := range append(slices.Clone(p.names), p.pcis...) {
+			one, err := ParsePolicy(strings.NewReader("  " + pat + " # why\n"))
+			if err != nil || len(one.names)+len(one.pcis) != 1 || !slices.Contains(append(one.names, one.pcis...), pat) {
+				t.Fatalf("pattern %q alone: %v / %+v", pat, err, one)
+			}
+		}
+		// A refusal names the file and the line that would allow the link.
+		if msg := p.refusal("x0", ""); !strings.Contains(msg, PolicyFile) || !strings.Contains(msg, `"x0"`) {
+			t.Fatalf("refusal %q does not name %s and the line to add", msg, PolicyFile)
 		}
 	})
 }
