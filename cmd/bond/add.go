@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime/debug"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -44,8 +45,15 @@ func cmdAdd(args *skel.CmdArgs) error {
 }
 
 // add builds everything and returns the result in the config's version;
-// a result that cannot be written in that version undoes the ADD too.
-func (a *attachment) add(undo *undoStack) (types.Result, error) {
+// a result that cannot be written in that version undoes the ADD too, and
+// so does a panic (a bug, or input no check foresaw).
+func (a *attachment) add(undo *undoStack) (_ types.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			a.log.Errorf("panic: %v\n%s", p, debug.Stack())
+			err = cniError(types.ErrInternal, "internal error: %v", p)
+		}
+	}()
 	result, err := a.build(undo)
 	if err != nil {
 		return nil, err

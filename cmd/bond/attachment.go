@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"runtime/debug"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -108,7 +109,18 @@ func (a *attachment) close() {
 
 // inPod runs f in the pod's netns.
 func (a *attachment) inPod(f func() error) error {
-	return a.podNS.Do(func(ns.NetNS) error { return f() })
+	return a.podNS.Do(func(ns.NetNS) (err error) {
+		// ns.Do runs f on a goroutine of its own, where a panic would end
+		// the process past the undo stack: turn it into the error that
+		// runs the undo.
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.Errorf("panic in the pod's netns: %v\n%s", p, debug.Stack())
+				err = cniError(types.ErrInternal, "internal error in the pod's netns: %v", p)
+			}
+		}()
+		return f()
+	})
 }
 
 // withHostLock runs f under the node-wide host link lock. A lock busy for

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -58,7 +59,7 @@ func (a *attachment) check(prev *current.Result) error {
 		verifyOptions(b.Index, a.conf.Mode, a.conf.Options, primary),
 		a.checkEnslaved(b),
 		a.checkLinkAttrs(b, prev),
-		ipconf.Check(a.args.IfName, ipsOf(prev, a.args.IfName), prev.Routes),
+		ipconf.Check(a.args.IfName, ipsOf(prev, a.args.IfName), slices.DeleteFunc(slices.Clone(prev.Routes), isNil)),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("CHECK of bond %q failed: %w", a.args.IfName, err)
@@ -169,6 +170,9 @@ func ipsOf(res *current.Result, name string) []*current.IPConfig {
 	ours := len(res.Interfaces) == 0 || res.Interfaces[0].Name == name
 	var out []*current.IPConfig
 	for _, ipc := range res.IPs {
+		if ipc == nil {
+			continue // a runtime's prevResult; ADD never writes one
+		}
 		if ipc.Interface == nil {
 			if ours {
 				out = append(out, ipc)
@@ -188,3 +192,5 @@ func verifyOptions(index int, mode config.Mode, want []config.Option, primary in
 	_, err := bond.Verify(index, mode, want, primary)
 	return err
 }
+
+func isNil[T any](p *T) bool { return p == nil }

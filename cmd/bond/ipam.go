@@ -100,6 +100,9 @@ func (a *attachment) addIPAM(run *ipamRun, result *current.Result, undo *undoSta
 	if len(ipamResult.IPs) == 0 {
 		return cniError(errIPAM, "IPAM %s returned no IP addresses", run.plugin)
 	}
+	if slices.Contains(ipamResult.IPs, nil) || slices.Contains(ipamResult.Routes, nil) {
+		return cniError(errIPAM, "IPAM %s returned a null address or route (is there a null in the ipam section's \"routes\"?)", run.plugin)
+	}
 	for _, ipc := range ipamResult.IPs {
 		ipc.Interface = current.Int(0)
 	}

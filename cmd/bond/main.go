@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -55,8 +56,21 @@ func noteVersion(cmd func(*skel.CmdArgs) error) func(*skel.CmdArgs) error {
 		if json.Unmarshal(args.StdinData, &conf) == nil {
 			requestVersion = conf.CNIVersion
 		}
-		return cmd(args)
+		return recovering(cmd, args)
 	}
+}
+
+// recovering runs cmd and turns a panic into the spec's error object
+// (code 999) rather than a Go trace the runtime cannot read. ADD also
+// recovers on its own, so that its undo stack runs first.
+func recovering(cmd func(*skel.CmdArgs) error, args *skel.CmdArgs) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(os.Stderr, "bond: panic: %v\n%s", p, debug.Stack())
+			err = types.NewError(types.ErrInternal, fmt.Sprintf("internal error: %v", p), "")
+		}
+	}()
+	return cmd(args)
 }
 
 type errorOutput struct {

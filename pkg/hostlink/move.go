@@ -29,6 +29,9 @@ func Snapshot(link netlink.Link) (state.Link, error) {
 	a := link.Attrs()
 	rec := state.Link{Name: s.Name, HostName: a.Name, Index: a.Index, MAC: s.MAC, MTU: s.MTU, Up: s.Up,
 		Kind: Kind(link), PCI: PCI(link)}
+	if tiedKinds[rec.Kind] {
+		rec.Lower = a.ParentIndex
+	}
 	if len(a.PermHWAddr) > 0 {
 		rec.PermMAC = a.PermHWAddr.String()
 	}
@@ -80,7 +83,7 @@ func Return(l state.Link, pod, host ns.NetNS, log Logger) error {
 	var moved bool
 	var name string
 	err := pod.Do(func(ns.NetNS) error {
-		link, err := findInPod(l)
+		link, err := findInPod(l, host)
 		if errors.Is(err, errNotHere) {
 			return nil
 		}
@@ -140,13 +143,15 @@ var (
 )
 
 // findInPod finds the recorded link in the pod: by its index there, which
-// a rename does not change, then (a physical link) by its identity. Never
-// by name alone: a pod that deleted the link could have made another of
-// that name, to have it moved to the host.
-func findInPod(l state.Link) (netlink.Link, error) {
+// a rename does not change, then (a physical link) by its identity, or (a
+// virtual one) by its tie to the host. Never by name alone: a pod that
+// deleted the link could have made another of that name, to have it moved
+// to the host. Nor by index and kind alone: a pod may create a link at a
+// chosen index.
+func findInPod(l state.Link, host ns.NetNS) (netlink.Link, error) {
 	if l.PodIndex != 0 {
 		link, err := netlink.LinkByIndex(l.PodIndex)
-		if err == nil && sameIdentity(link, l) {
+		if err == nil && sameIdentity(link, l) && tiedToHost(link, l, host) {
 			return link, nil
 		}
 		if err != nil && !bond.IsNotFound(err) {
@@ -161,7 +166,7 @@ func findInPod(l state.Link) (netlink.Link, error) {
 		// keeps the link's name and, unless the pod has it taken, its
 		// index.
 		link, err := netlink.LinkByIndex(l.Index)
-		if err == nil && link.Attrs().Name == l.Name && sameIdentity(link, l) {
+		if err == nil && link.Attrs().Name == l.Name && sameIdentity(link, l) && tiedToHost(link, l, host) {
 			return link, nil
 		}
 		if err != nil && !bond.IsNotFound(err) {
@@ -169,9 +174,51 @@ func findInPod(l state.Link) (netlink.Link, error) {
 		}
 	}
 	if l.Kind != "" {
-		return nil, errNotHere
+		return byTie(l, host)
 	}
 	return byIdentity(l)
+}
+
+// tiedKinds are the virtual kinds the plugin takes from the host whose
+// tie (IFLA_LINK, in the host netns) a link made in the pod cannot have.
+// A dummy has no tie, and none to the pod either: one the pod made and
+// DEL moved to the host would carry nothing of the pod's there. Other
+// kinds (tunnels, bridges) are refused as host links.
+var tiedKinds = map[string]bool{"veth": true, "macvlan": true, "macvtap": true, "ipvlan": true, "ipvtap": true, "vlan": true}
+
+// tiedToHost reports whether a link found in the pod, of the recorded
+// kind, is tied to the recorded host link (its veth peer or lower device
+// in the host netns), as only the link taken from the host can be.
+func tiedToHost(link netlink.Link, l state.Link, host ns.NetNS) bool {
+	if !tiedKinds[l.Kind] {
+		return true
+	}
+	a := link.Attrs()
+	if a.NetNsID < 0 || (l.Lower != 0 && a.ParentIndex != l.Lower) {
+		return false
+	}
+	// The lookup gave the host an id in the pod's netns, if it had none.
+	hostID, err := netlink.GetNetNsIdByFd(int(host.Fd()))
+	return err == nil && hostID == a.NetNsID
+}
+
+// byTie finds, among the pod's links, a virtual link tied to the recorded
+// host link: one whose index changed in a move the plugin did not live to
+// record (the pod had that index taken).
+func byTie(l state.Link, host ns.NetNS) (netlink.Link, error) {
+	if !tiedKinds[l.Kind] || l.Lower == 0 {
+		return nil, errNotHere
+	}
+	links, err := netlinksafe.LinkList()
+	if err != nil {
+		return nil, err
+	}
+	for _, link := range links {
+		if Kind(link) == l.Kind && tiedToHost(link, l, host) {
+			return link, nil
+		}
+	}
+	return nil, errNotHere
 }
 
 // findOnHost finds the recorded link on the host, or says it is gone.
@@ -261,7 +308,7 @@ func sameIdentity(link netlink.Link, l state.Link) bool {
 		return false
 	}
 	if l.Kind != "" {
-		return true // found by index, which a netns does not reuse
+		return true // the caller matched the index, and the tie (tiedToHost)
 	}
 	if l.PCI != "" {
 		return PCI(link) == l.PCI

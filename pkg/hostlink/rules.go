@@ -52,6 +52,9 @@ func Check(link netlink.Link, p *Policy) error {
 	if err := checkIdentity(link); err != nil {
 		return err
 	}
+	if err := checkVirtualKind(link); err != nil {
+		return err
+	}
 	if err := checkNoVFs(link); err != nil {
 		return err
 	}
@@ -71,6 +74,23 @@ func checkIdentity(link netlink.Link) error {
 	}
 	return refuse("host link %q has neither a PCI address nor a permanent MAC: the plugin could not tell it from another link "+
 		"of the same name once its pod is gone", link.Attrs().Name)
+}
+
+// checkVirtualKind refuses a virtual link that DEL could not tell from a
+// link the pod made itself: one with no tie to the host (tiedKinds), or
+// whose tie is in another netns, other than a dummy.
+func checkVirtualKind(link netlink.Link) error {
+	kind, a := Kind(link), link.Attrs()
+	switch {
+	case kind == "" || kind == "dummy":
+		return nil
+	case !tiedKinds[kind]:
+		return refuse("host link %q is a %s: in a pod the plugin could not tell it from one the pod made itself; "+
+			"it takes physical links, veths, macvlans, ipvlans, VLANs and dummies", a.Name, kind)
+	case a.ParentIndex == 0 || a.NetNsID >= 0:
+		return refuse("host link %q is a %s whose lower device or peer is not in the host netns", a.Name, kind)
+	}
+	return nil
 }
 
 // Kind is the link's rtnetlink kind ("veth", "macvlan"), or "" for a

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -22,11 +23,38 @@ import (
 // is not searched. It runs on every host-link ADD, once per netns, so
 // each dump is parsed for the two attributes it needs, nothing more.
 func otherNetnsUpper(indexes map[int]string) (int, string, error) {
-	host, err := netns.Get()
-	if err != nil {
-		return 0, "", err
+	type found struct {
+		index int
+		other string
+		err   error
 	}
-	defer host.Close()
+	done := make(chan found, 1)
+	hostPath := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
+	go func() {
+		// The scan switches its thread into every netns. It runs on a
+		// thread of its own that it never unlocks, so Go ends that
+		// thread with it: should a switch back fail, no later step of
+		// the command runs in another pod's netns.
+		runtime.LockOSThread()
+		host, err := netns.GetFromPath(hostPath)
+		if err != nil {
+			done <- found{err: err}
+			return
+		}
+		defer host.Close()
+		if err := netns.Set(host); err != nil {
+			done <- found{err: err}
+			return
+		}
+		index, other, err := scanNetns(host, indexes)
+		done <- found{index, other, err}
+	}()
+	f := <-done
+	return f.index, f.other, f.err
+}
+
+// scanNetns is otherNetnsUpper's search, on a thread in the host netns.
+func scanNetns(host netns.NsHandle, indexes map[int]string) (int, string, error) {
 	var hostStat unix.Stat_t
 	if err := unix.Fstat(int(host), &hostStat); err != nil {
 		return 0, "", err

@@ -59,6 +59,11 @@ type Link struct {
 	Kind    string `json:"kind,omitempty"`
 	PermMAC string `json:"permMAC,omitempty"`
 	PCI     string `json:"pci,omitempty"`
+	// Lower is the host ifindex a virtual link is tied to: a veth's peer,
+	// a macvlan's, ipvlan's or VLAN's lower device. The tie stays on the
+	// host while the link is in the pod, and a pod cannot make a link
+	// with one, so DEL moves back only a link that has it.
+	Lower int `json:"lower,omitempty"`
 	// Sysctls of a host link ("ipv4/rp_filter": "1"), which a move to
 	// another netns resets to that netns' defaults.
 	Sysctls map[string]string `json:"sysctls,omitempty"`

@@ -110,6 +110,7 @@ var specCodes = map[string]uint{
 	"ErrInvalidNetNS":                types.ErrInvalidNetNS,
 	"ErrTryAgainLater":               types.ErrTryAgainLater,
 	"ErrPluginNotAvailable":          types.ErrPluginNotAvailable,
+	"ErrInternal":                    types.ErrInternal,
 }
 
 // TestPluginMessagesDocumented: every message cmd/bond gives with a CNI

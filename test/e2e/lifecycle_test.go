@@ -83,6 +83,10 @@ func TestAddFailureLeavesNothing(t *testing.T) {
 		// The one step after IPAM's ADD: the lease is taken when the
 		// kernel refuses a route whose gateway is off-link, so the undo
 		// must give it back.
+		// host-local copies the config's routes into its result as they
+		// are, a null included: refused with the lease given back, not
+		// a panic that skips the undo.
+		{name: "null route from IPAM", links: []string{"net1", "net2"}, extra: `"ipam":{"type":"host-local","subnet":"10.85.0.0/24","dataDir":"/var/lib/cni/networks","routes":[null]}`, code: 102, msg: "null address or route"},
 		{name: "route refused after IPAM", links: []string{"net1", "net2"}, extra: `"ipam":{"type":"host-local","subnet":"10.83.0.0/24","dataDir":"/var/lib/cni/networks","routes":[{"dst":"192.0.2.0/24","gw":"10.84.0.1"}]}`, code: 101, msg: "via 10.84.0.1"},
 	}
 	for _, c := range cases {

@@ -732,3 +732,46 @@ func TestRuntimesRefuseNonStringNames(t *testing.T) {
 		t.Errorf("DEL of a config named by a number passed the CNI library: the doc's limit is gone, update docs/security.md")
 	}
 }
+
+// TestForgedVirtualLinkStaysInPod: a pod with NET_ADMIN deletes a host
+// veth the plugin took (its host peer dies with it) and makes its own veth
+// of that name at that ifindex, keeping the peer. DEL must not move the
+// forged veth to the host: its peer is in the pod, not tied to the host
+// link that was taken, and on the host it would be a door from the pod
+// into the node's netns. The taken link is gone; DEL succeeds.
+func TestForgedVirtualLinkStaysInPod(t *testing.T) {
+	allowHostLinks(t, "hlfg*")
+	addHostVeths(t, "hlfg1", "hlfg2")
+	p := newPod(t)
+	conf := hostBondConf("host-forge", "active-backup", []string{"hlfg1", "hlfg2"}, hostLocal("10.149.0.0/24"))
+	mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
+	p.do(t, func() error {
+		taken, err := netlinksafe.LinkByName("hlfg1")
+		if err != nil {
+			return err
+		}
+		index := taken.Attrs().Index
+		if err := netlink.LinkDel(taken); err != nil {
+			return err
+		}
+		forged := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "hlfg1", Index: index}, PeerName: "podend"}
+		if err := netlink.LinkAdd(forged); err != nil {
+			return fmt.Errorf("make a veth at index %d: %w", index, err)
+		}
+		if l, err := netlinksafe.LinkByName("hlfg1"); err != nil || l.Attrs().Index != index {
+			return fmt.Errorf("the forged veth is not at index %d: %v", index, err)
+		}
+		return nil
+	})
+	mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
+	host := snapshot(t, hostNS(t))
+	if _, ok := host["hlfg1"]; ok {
+		t.Errorf("DEL moved the pod's own veth hlfg1 to the host")
+	}
+	if _, ok := host["hlfg2"]; !ok {
+		t.Errorf("the other host link hlfg2 is not back on the host")
+	}
+	if _, ok := snapshot(t, p.ns)["hlfg1"]; !ok {
+		t.Errorf("the forged veth left the pod")
+	}
+}
