@@ -37,15 +37,25 @@ func cmdDel(args *skel.CmdArgs) error {
 	rec, loadErr := a.store.Load(args.ContainerID, args.IfName)
 	a.log.Step("record read")
 	var err2 error
+	bondFound := true
 	switch {
 	case loadErr != nil:
 		err2 = a.delWithUnreadableRecord(loadErr)
 	case rec == nil:
-		err2 = a.delWithoutRecord()
+		bondFound, err2 = a.delWithoutRecord()
 	default:
 		err2 = a.delFromRecord(rec)
 	}
 	ipamErr := ipamDone()
+	if ipamErr != nil && !bondFound {
+		// IPAM runs only after the record is saved, and the record goes
+		// only once IPAM's DEL succeeded: with neither a record nor a
+		// bond, this attachment holds no lease. An IPAM DEL that fails
+		// here (an ipam section with no range) would fail every retry,
+		// and the pod could never be deleted.
+		a.log.Warnf("%v; ignored: no state record and no bond %q, so this attachment holds no lease", ipamErr, a.args.IfName)
+		ipamErr = nil
+	}
 	if loadErr == nil && err2 == nil && ipamErr == nil {
 		// Without a record, this removes the temp file of a plugin
 		// killed inside the record's write.
@@ -186,27 +196,32 @@ func restoreReleased(s bond.LinkState) error {
 // plugin, which keeps none. In the pod, links on a bond of our name are
 // released and the bond deleted; physical links the config takes from the
 // host go back to it (hostlink.ReturnUnrecorded says which may).
-func (a *attachment) delWithoutRecord() error {
-	_, err := a.delUnrecorded()
-	return err
+// It reports whether the pod had a bond of that name.
+func (a *attachment) delWithoutRecord() (bondFound bool, err error) {
+	_, bondFound, err = a.delUnrecorded()
+	return bondFound, err
 }
 
 // delUnrecorded is delWithoutRecord, also saying which host links it
 // returned.
-func (a *attachment) delUnrecorded() (returned []string, err error) {
+func (a *attachment) delUnrecorded() (returned []string, bondFound bool, err error) {
 	gone, err := a.openPodNetnsForDel()
 	if isHostNetns(err) {
-		return nil, err
+		return nil, true, err
 	}
 	if err != nil || gone {
 		if err != nil {
 			a.log.Warnf("%v; no record, so nothing of the node's is known to be in it", err)
 		}
-		return nil, nil
+		return nil, false, nil
 	}
 	if !a.conf.LinksInContainer {
 		err := a.withHostLock(func() error {
-			moved, err := hostlink.ReturnUnrecorded(a.conf.Links, a.args.IfName, a.podNS, a.hostNS)
+			policy, err := hostlink.LoadPolicy()
+			if err != nil {
+				return err
+			}
+			moved, err := hostlink.ReturnUnrecorded(a.conf.Links, a.args.IfName, policy, a.podNS, a.hostNS)
 			returned = moved
 			if len(moved) > 0 {
 				a.log.Infof("no state record: returned to the host the links %v that bond %q held", moved, a.args.IfName)
@@ -217,22 +232,27 @@ func (a *attachment) delUnrecorded() (returned []string, err error) {
 			a.log.Warnf("no state record, and returning host links failed: %v", err)
 		}
 	}
-	return returned, a.inPod(func() error { return a.releaseUnrecorded() })
+	err = a.inPod(func() (err error) {
+		bondFound, err = a.releaseUnrecorded()
+		return err
+	})
+	return returned, bondFound, err
 }
 
 // releaseUnrecorded releases the config's links still on a bond of our
-// name, bringing them up as attached links are, and deletes that bond.
-func (a *attachment) releaseUnrecorded() error {
+// name, bringing them up as attached links are, and deletes that bond. It
+// reports whether there was such a bond (or it could not tell).
+func (a *attachment) releaseUnrecorded() (bondFound bool, err error) {
 	link, err := netlinksafe.LinkByName(a.args.IfName)
 	if bond.IsNotFound(err) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("failed to look up bond %q: %w", a.args.IfName, err)
+		return true, fmt.Errorf("failed to look up bond %q: %w", a.args.IfName, err)
 	}
 	if link.Type() != "bond" {
 		a.log.Warnf("%q in the pod is a %s, not a bond; left alone", a.args.IfName, link.Type())
-		return nil
+		return false, nil
 	}
 	var ours []netlink.Link
 	for _, name := range a.conf.Links {
@@ -241,7 +261,7 @@ func (a *attachment) releaseUnrecorded() error {
 		}
 	}
 	if err := bond.Delete(link); err != nil {
-		return err
+		return true, err
 	}
 	// Released, they are down: up again, as attached links are.
 	for _, l := range ours {
@@ -249,14 +269,14 @@ func (a *attachment) releaseUnrecorded() error {
 			a.log.Warnf("failed to set %q up: %v", l.Attrs().Name, err)
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // delWithUnreadableRecord fails DEL and keeps the record, which may be
 // the only memory of host links still in the pod, but first does all a
 // DEL without a record would, so the host links it can identify are back.
 func (a *attachment) delWithUnreadableRecord(loadErr error) error {
-	returned, err := a.delUnrecorded()
+	returned, _, err := a.delUnrecorded()
 	if err != nil {
 		a.log.Warnf("%v", err)
 	}

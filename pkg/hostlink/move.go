@@ -366,11 +366,14 @@ func restore(link netlink.Link, l state.Link, log Logger) error {
 // ReturnUnrecorded gives back, with no record to go by, the config's
 // links that the pod's bond holds: a pod made by the reference plugin,
 // which keeps no record, or one whose record cannot be read. Only
-// physical links are moved: a pod cannot make one, so one enslaved to the
-// bond came from the host; a virtual link of that name may be the pod's
-// own, and is destroyed with the pod's netns anyway. The links are left
+// physical links the node's policy lets pods take are moved: by their PCI
+// address when they have one (a pod may rename a link, not change its
+// PCI address), else by name. Other physical links in a pod are usually
+// another plugin's (SR-IOV CNI's VFs); a virtual link of that name may be
+// the pod's own. Either way the kernel moves physical links back when
+// the pod's netns goes, and destroys virtual ones. The links are left
 // down, as the reference plugin leaves them. It returns the names moved.
-func ReturnUnrecorded(names []string, bondName string, pod, host ns.NetNS) ([]string, error) {
+func ReturnUnrecorded(names []string, bondName string, p *Policy, pod, host ns.NetNS) ([]string, error) {
 	var moved []string
 	err := pod.Do(func(ns.NetNS) error {
 		b, err := netlinksafe.LinkByName(bondName)
@@ -386,7 +389,7 @@ func ReturnUnrecorded(names []string, bondName string, pod, host ns.NetNS) ([]st
 		var errs []error
 		for _, name := range names {
 			link, err := netlinksafe.LinkByName(name)
-			if err != nil || link.Attrs().MasterIndex != b.Attrs().Index || Kind(link) != "" {
+			if err != nil || link.Attrs().MasterIndex != b.Attrs().Index || Kind(link) != "" || !p.allowsUnrecorded(link) {
 				continue
 			}
 			if link, err = bond.Unenslave(link); err != nil {

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vishvananda/netlink"
 )
 
 // PolicyFile lists the host links that pods may take: names or globs, and
@@ -79,6 +81,16 @@ func (p *Policy) Allows(name, pci string) bool {
 		return true
 	}
 	return pci != "" && matchAny(p.pcis, pci)
+}
+
+// allowsUnrecorded reports whether the policy lists a physical link
+// found in a pod with no record: by PCI address if it has one, else by
+// name.
+func (p *Policy) allowsUnrecorded(link netlink.Link) bool {
+	if pci := PCI(link); pci != "" {
+		return matchAny(p.pcis, pci)
+	}
+	return matchAny(p.names, link.Attrs().Name)
 }
 
 func matchAny(patterns []string, s string) bool {

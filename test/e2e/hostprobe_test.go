@@ -413,7 +413,7 @@ func TestHostProbeGCRestoresVFsOfGoneNetns(t *testing.T) {
 func hostVFsForGoneNetns(t *testing.T) (string, string) {
 	t.Helper()
 	requireKernel(t)
-	allowHostLinks(t, "*")
+	allowHostLinks(t, "*", "*:*") // every name and every PCI address
 	pfs := strings.Fields(os.Getenv("BOND_TEST_PFS"))
 	if len(pfs) < 2 {
 		precond.Missing(t, "two igb SR-IOV PFs in BOND_TEST_PFS (it names %d)", len(pfs))

@@ -558,7 +558,8 @@ func TestNetnsUnopenableIsNotGone(t *testing.T) {
 // keeps no record) with host links: DEL returns the config's physical
 // links that the pod's bond holds to the host, deletes the bond, and
 // leaves no record. Virtual links of that name are not moved (a pod could
-// have made them); they go with the pod's netns.
+// have made them); they go with the pod's netns. Nor are physical links
+// the policy does not list by PCI address.
 func TestUpgradeFromRecordlessPod(t *testing.T) {
 	t.Run("VFs", func(t *testing.T) {
 		a, b := hostVFsForGoneNetns(t)
@@ -575,6 +576,32 @@ func TestUpgradeFromRecordlessPod(t *testing.T) {
 			}
 		}
 		assertPodHolds(t, p, nil)
+	})
+	// A physical link that the policy lists by name only may be another
+	// plugin's VF the pod renamed: it stays (the kernel gives it back
+	// when the netns goes).
+	t.Run("VFs the policy lists by name only", func(t *testing.T) {
+		a, b := hostVFsForGoneNetns(t)
+		network := "host-upgrade-vf-names"
+		conf := hostBondConf(network, "active-backup", []string{a, b}, `"failOverMac":1,`+hostLocal("10.151.0.0/24"))
+		p := newPod(t)
+		mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
+		dropRecord(t, p)
+		allowHostLinks(t, a, b)
+		mustOK(t, "DEL without a record", probeRun(t, "DEL", p, "bond0", conf))
+		assertPodHolds(t, p, []string{a, b})
+		p.do(t, func() error { // back to the host, for the VFs' restore
+			for _, name := range []string{a, b} {
+				l, err := netlinksafe.LinkByName(name)
+				if err != nil {
+					return err
+				}
+				if err := netlink.LinkSetNsFd(l, int(hostNS(t).Fd())); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
 	t.Run("veths", func(t *testing.T) {
 		requireKernel(t)
@@ -711,6 +738,33 @@ func TestDelNeverBlocksOnWrongTypes(t *testing.T) {
 		assertExecRefused(t, probeRun(t, "ADD", p, "bond0", conf), 7)
 		mustOK(t, "DEL", probeRun(t, "DEL", p, "bond0", conf))
 	})
+}
+
+// TestDelNeverBlocksOnBadIPAM: an ipam section its plugin refuses on DEL
+// as on ADD (host-local with no range, a bad subnet) fails ADD, which
+// leaves no record and no bond; DEL then succeeds with a warning instead
+// of failing every retry. With a record, an IPAM DEL failure still fails
+// DEL (TestDelKeepsRecordWhileIPAMFails).
+func TestDelNeverBlocksOnBadIPAM(t *testing.T) {
+	requireKernel(t)
+	for i, ipam := range []string{`"ipam":{"type":"host-local"}`, `"ipam":{"type":"host-local","subnet":"10.0.0.0/33"}`} {
+		t.Run(ipam, func(t *testing.T) {
+			p, _ := podWithLinks(t, "net1", "net2")
+			network := fmt.Sprintf("bad-ipam-%d", i)
+			conf := bondConf(network, "active-backup", pairLinks, ipam)
+			before := captureNode(t, p, network)
+			add := probeRun(t, "ADD", p, "bond0", conf)
+			if add.exit == 0 {
+				t.Fatalf("ADD succeeded with %s", ipam)
+			}
+			del := probeRun(t, "DEL", p, "bond0", conf)
+			mustOK(t, "DEL", del)
+			if !strings.Contains(del.stderr, "holds no lease") {
+				t.Errorf("DEL does not warn that it ignored IPAM's failure: %q", del.stderr)
+			}
+			assertNodeUnchanged(t, "node after DEL", before, captureNode(t, p, network))
+		})
+	}
 }
 
 // TestRuntimesRefuseNonStringNames backs a limit docs/security.md states:
