@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"runtime/debug"
+	"strings"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bond-cni/bond-cni/pkg/config"
+	"github.com/bond-cni/bond-cni/pkg/delegate"
 	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
@@ -27,12 +29,24 @@ type attachment struct {
 }
 
 func newAttachment(args *skel.CmdArgs, conf *config.Conf) *attachment {
+	log := newLogger(conf.LogFile, conf.LogLevel, shortID(args.ContainerID)+"/"+args.IfName)
+	// What an IPAM plugin that succeeded wrote to stderr goes through the
+	// log, escaped like any text that may carry the config's.
+	delegate.Stderr = ipamStderr{log}
 	return &attachment{
 		args:  args,
 		conf:  conf,
 		store: state.Store{Dir: stateDir, BeforeRename: func() { failpoint("record-before-rename") }},
-		log:   newLogger(conf.LogFile, conf.LogLevel, shortID(args.ContainerID)+"/"+args.IfName),
+		log:   log,
 	}
+}
+
+// ipamStderr logs each write of an IPAM plugin's stderr as a warning.
+type ipamStderr struct{ log *logger }
+
+func (w ipamStderr) Write(p []byte) (int, error) {
+	w.log.Warnf("IPAM plugin's stderr: %s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 func shortID(id string) string {

@@ -179,12 +179,29 @@ func checkNetConf(c *Conf) error {
 			return invalid("prevResult: %s", clipText(err.Error()))
 		}
 	}
-	switch c.LogLevel {
-	case "", "error", "warning", "info", "debug":
-	default:
-		return invalid("logLevel %s: want error, warning, info or debug", quote(c.LogLevel))
+	if level, known := logLevel(c.LogLevel); known {
+		c.LogLevel = level
+	} else {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("logLevel %s is not error, warning, info or debug; warning is used", quote(c.LogLevel)))
+		c.LogLevel = ""
 	}
 	return nil
+}
+
+// logLevel is the plugin's name for a log level given in any case, also
+// as other CNI plugins spell it (sriov-cni's "panic", "warn"); known is
+// false for anything else, which the caller replaces by the default: a
+// log setting is no reason to refuse a pod.
+func logLevel(s string) (level string, known bool) {
+	switch l := strings.ToLower(s); l {
+	case "", "error", "warning", "info", "debug":
+		return l, true
+	case "panic", "fatal":
+		return "error", true
+	case "warn":
+		return "warning", true
+	}
+	return "", false
 }
 
 func parseLinks(c *Conf, links []wireLink) error {

@@ -266,8 +266,14 @@ func TestInvalidJSON(t *testing.T) {
 
 func TestNetConfChecks(t *testing.T) {
 	loadErr(t, conf("balance-rr", obj{"ipam": obj{"type": "bond"}}), "", "ipam", "bond")
-	for _, lvl := range []string{"loud", "ERROR", "verbose", "warn"} {
-		loadErr(t, conf("balance-rr", obj{"logLevel": lvl}), "", "logLevel", lvl)
+	// Other plugins' levels and any case are taken; anything else is the
+	// default, with a warning: a log setting is no reason to refuse a pod.
+	for lvl, want := range map[string]string{"ERROR": "error", "panic": "error", "warn": "warning", "Debug": "debug", "loud": "", "verbose": ""} {
+		c := mustLoad(t, conf("balance-rr", obj{"logLevel": lvl}), "")
+		warned := slices.ContainsFunc(c.Warnings, func(w string) bool { return strings.Contains(w, "logLevel") })
+		if c.LogLevel != want || warned != (want == "") {
+			t.Errorf("logLevel %q: got %q, warnings %q", lvl, c.LogLevel, c.Warnings)
+		}
 	}
 	for _, lvl := range []string{"", "error", "warning", "info", "debug"} {
 		c := mustLoad(t, conf("balance-rr", obj{"logLevel": lvl, "logFile": "/tmp/bond.log"}), "")
@@ -412,7 +418,6 @@ func TestLongValuesAreClipped(t *testing.T) {
 		{extra: obj{"linksInContainer": huge}, key: "linksInContainer"},
 		{extra: obj{"requirePFRedundancy": huge}, key: "requirePFRedundancy"},
 		{extra: obj{"mtu": huge}, key: "mtu"},
-		{extra: obj{"logLevel": huge}, key: "logLevel"},
 		{extra: obj{"mac": huge}, key: "mac"},
 		{extra: obj{"runtimeConfig": obj{"mac": huge}}, key: "runtimeConfig.mac"},
 		{cniArgs: "MAC=" + huge, key: "CNI_ARGS MAC"},
@@ -441,6 +446,16 @@ func TestLongValuesAreClipped(t *testing.T) {
 	te := loadErr(t, conf("active-backup", obj{"links": many, "primary": "net9"}), "", "primary", "net9")
 	if len(te.Msg) > 512 {
 		t.Errorf("message of %d bytes", len(te.Msg))
+	}
+	// An unknown logLevel is a warning, not an error: clipped there too.
+	c := mustLoad(t, conf("active-backup", obj{"logLevel": huge}), "")
+	for _, w := range c.Warnings {
+		if len(w) > 512 || !strings.Contains(w, "... (") {
+			t.Errorf("warning of %d bytes, not clipped: %.200q", len(w), w)
+		}
+	}
+	if len(c.Warnings) == 0 {
+		t.Error("no warning for a 1 MiB logLevel")
 	}
 }
 

@@ -133,7 +133,6 @@ var badConfigs = []struct {
 	{stdin: conf("balance-rr", obj{"cniVersion": "0.2.0", "ipam": nil})},
 	{stdin: conf("balance-rr", obj{"ipam": obj{"type": "bond"}})},
 	{stdin: conf("balance-rr", obj{"prevResult": obj{"cniVersion": "1.0.0", "ips": []obj{{"address": "x"}}}})},
-	{stdin: conf("balance-rr", obj{"logLevel": "loud"})},
 	{stdin: conf("balance-rr", obj{"links": []obj{{"name": "net1"}}})},
 	{stdin: conf("balance-rr", obj{"links": []obj{{"name": "net1"}, {"name": "a/b"}}})},
 	{stdin: conf("balance-rr", obj{"links": []obj{{"name": "net1"}, {"name": "net1"}}})},

@@ -31,9 +31,7 @@ func LoadLenient(stdin []byte) (*Conf, error) {
 		// would start one more plugin per level, without end.
 		c.IPAM.Type = ""
 	}
-	if checkNetConf(&Conf{LogLevel: c.LogLevel}) != nil {
-		c.LogLevel = ""
-	}
+	c.LogLevel, _ = logLevel(c.LogLevel)
 	var mode, inContainer json.RawMessage
 	decodeMembers(members, "mode", &mode)
 	if v, err := parseEnum(mode, modeNames, false); err == nil {

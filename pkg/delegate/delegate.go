@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -96,6 +97,13 @@ func run(command, plugin string, netconf []byte) ([]byte, error) {
 func execOnce(path string, env []string, stdin []byte) (stdout, stderr []byte, err error) {
 	var out, errOut bytes.Buffer
 	c := exec.Command(path)
+	// Should the runtime kill this plugin (a timeout), the IPAM plugin
+	// dies too, rather than allocate after the runtime's DEL released
+	// the attachment. The signal follows the forking thread, so the
+	// goroutine keeps that thread until the child is reaped.
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	c.Env = env
 	c.Stdin = bytes.NewReader(stdin)
 	c.Stdout, c.Stderr = &out, &errOut
