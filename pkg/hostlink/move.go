@@ -131,15 +131,24 @@ func RestoreOnHost(l state.Link, podGone bool, log Logger) error {
 	if errors.Is(err, errGone) {
 		return nil
 	}
+	if errors.Is(err, errElsewhere) && podGone {
+		// Not in its pod, which is gone or was searched, nor on the host:
+		// another pod took it since, or its driver was unbound. Nothing
+		// of it is this attachment's to put back.
+		log.Warnf("host link %q is neither in its pod nor on the host (%v): another pod or driver holds it; "+
+			"nothing to restore", l.HostName, err)
+		return nil
+	}
 	if err != nil {
-		return fmt.Errorf("host link %q: %w", l.HostName, err)
+		return fmt.Errorf("host link %q: %w; is its pod's netns still alive?", l.HostName, err)
 	}
 	return restore(link, l, log)
 }
 
 var (
-	errNotHere = errors.New("not in this netns")
-	errGone    = errors.New("gone")
+	errNotHere   = errors.New("not in this netns")
+	errGone      = errors.New("gone")
+	errElsewhere = errors.New("not on the host")
 )
 
 // findInPod finds the recorded link in the pod: by its index there, which
@@ -252,13 +261,13 @@ func findOnHost(l state.Link) (netlink.Link, error) {
 		case !exists:
 			return nil, errGone // the PCI device itself went away
 		case len(names) == 0:
-			return nil, fmt.Errorf("PCI device %s has no netdev on the host: is its pod's netns still alive?", l.PCI)
+			return nil, fmt.Errorf("%w: PCI device %s has no netdev on the host", errElsewhere, l.PCI)
 		}
 		return netlinksafe.LinkByName(names[0])
 	}
 	link, err := byIdentity(l)
 	if errors.Is(err, errNotHere) {
-		return nil, fmt.Errorf("no link with permanent MAC %s on the host: is its pod's netns still alive?", l.PermMAC)
+		return nil, fmt.Errorf("%w: no link with permanent MAC %s on the host", errElsewhere, l.PermMAC)
 	}
 	return link, err
 }
