@@ -386,6 +386,35 @@ func TestHostProbeDelNetnsGoneVFs(t *testing.T) {
 	assertNodeUnchanged(t, "node after DEL", before, captureNode(t, nil, network))
 }
 
+// TestHostProbeStaleRecordOfTakenVFs: the runtime never sent DEL for pod
+// A, whose netns went; the kernel put the VFs back and pod B took them.
+// A's late DEL (netns gone, VFs in another pod) succeeds with a warning
+// and leaves B's bond alone; B's DEL then returns the VFs.
+func TestHostProbeStaleRecordOfTakenVFs(t *testing.T) {
+	a, b := hostVFsForGoneNetns(t)
+	network := "hp-stale-vf"
+	conf := hostBondConf(network, "active-backup", []string{a, b}, `"failOverMac":1,`+hostLocal("10.133.0.0/24"))
+	podA, podB := newPod(t), newPod(t)
+	before := captureNode(t, nil, network)
+	mustOK(t, "ADD of pod A", probeRun(t, "ADD", podA, "bond0", conf))
+	unmountPod(t, podA)
+	waitHost(t, true, a, b)
+	mustOK(t, "ADD of pod B", probeRun(t, "ADD", podB, "bond0", conf))
+	del := probeRun(t, "DEL", podA, "bond0", conf)
+	mustOK(t, "pod A's DEL with the VFs in pod B", del)
+	if !strings.Contains(del.stderr, "another pod or driver holds it") {
+		t.Errorf("pod A's DEL does not say the VFs are held elsewhere: %q", del.stderr)
+	}
+	inB := snapshot(t, podB.ns)
+	for _, l := range []string{a, b} {
+		if f, ok := inB[l]; !ok || f.Master == 0 {
+			t.Errorf("%s is no longer on pod B's bond: %+v", l, f)
+		}
+	}
+	mustOK(t, "DEL of pod B", probeRun(t, "DEL", podB, "bond0", conf))
+	assertNodeUnchanged(t, "node after both DELs", before, captureNode(t, nil, network))
+}
+
 // TestHostProbeGCRestoresVFsOfGoneNetns: the runtime never sent DEL; the
 // netns went and the kernel moved the VFs back down. GC, which drops the
 // stale record, gives them back their recorded state first, since nothing
