@@ -26,6 +26,7 @@ func cmdStatus(args *skel.CmdArgs) error {
 			fmt.Sprintf("this node's kernel cannot create bonds (is the bonding module available?): %v", err), "")
 	}
 	if conf.IPAM.Type != "" {
+		delegate.Stderr = ipamStderr{newLogger(conf.LogFile, conf.LogLevel, "status")}
 		if err := delegate.Status(conf.IPAM.Type, args.StdinData); err != nil {
 			return asCNIError(fmt.Errorf("IPAM %s STATUS: %w", conf.IPAM.Type, err), types.ErrPluginNotAvailable)
 		}
