@@ -197,3 +197,32 @@ func TestLogLinesCannotBeForged(t *testing.T) {
 		}
 	}
 }
+
+// TestIPAMStderrCannotForge: what an IPAM plugin that succeeds writes to
+// stderr (here a wrapper around host-local that writes a line of its own
+// and an escape sequence) reaches the plugin's stderr as one escaped log
+// line, on ADD and DEL.
+func TestIPAMStderrCannotForge(t *testing.T) {
+	requireKernel(t)
+	dir := t.TempDir()
+	script := fmt.Sprintf("#!/bin/sh\nprintf 'noise\\n2026-11-30T00:00:00.000Z bond[forged] error +1us: FORGED\\033[2J\\n' >&2\nexec %s\n", pluginPath(t, "host-local"))
+	if err := os.WriteFile(filepath.Join(dir, "noisy-ipam"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := podWithLinks(t, "net1", "net2")
+	conf := bondConf("noisy-ipam", "active-backup", pairLinks, `"ipam":{"type":"noisy-ipam","subnet":"10.86.0.0/24","dataDir":"/var/lib/cni/networks"}`)
+	for _, command := range []string{"ADD", "DEL"} {
+		env := cniEnv(command, p, "bond0")
+		env["CNI_PATH"] = dir + ":" + env["CNI_PATH"]
+		res := execPlugin(t, pluginPath(t, "bond"), env, conf)
+		mustOK(t, command, res)
+		if !strings.Contains(res.stderr, "FORGED") {
+			t.Errorf("%s: stderr does not carry the IPAM plugin's stderr: %q", command, res.stderr)
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(res.stderr, "\n"), "\n") {
+			if !logLine.MatchString(line) || strings.ContainsAny(line, "\x1b\r") || strings.HasPrefix(line, "2026-11-30T00:00:00.000Z") {
+				t.Errorf("%s: stderr has a line that is not the plugin's own: %q", command, line)
+			}
+		}
+	}
+}
