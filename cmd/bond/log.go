@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -16,6 +17,7 @@ import (
 // a message (from a config, an IPAM error, a link name) are escaped, so
 // no input can end a line early or forge another.
 type logger struct {
+	mu    sync.Mutex // an IPAM plugin's stderr is logged from its own goroutine
 	out   io.Writer
 	level int
 	id    string
@@ -113,6 +115,8 @@ func (l *logger) logf(level int, tag, format string, a ...any) {
 	if len(msg) > maxLogLine {
 		msg = fmt.Sprintf("%s... (%d bytes more)", msg[:maxLogLine], len(msg)-maxLogLine)
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	fmt.Fprintf(l.out, "%s bond[%s] %s +%dus: %s\n", time.Now().Format(time.RFC3339Nano), escapeControl(l.id), tag,
 		time.Since(l.start).Microseconds(), msg)
 }
