@@ -562,12 +562,7 @@ func TestNetnsUnopenableIsNotGone(t *testing.T) {
 // the policy does not list by PCI address.
 func TestUpgradeFromRecordlessPod(t *testing.T) {
 	t.Run("VFs", func(t *testing.T) {
-		a, b := hostVFsForGoneNetns(t)
-		network := "host-upgrade-vf"
-		conf := hostBondConf(network, "active-backup", []string{a, b}, `"failOverMac":1,`+hostLocal("10.149.0.0/24"))
-		p := newPod(t)
-		mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
-		dropRecord(t, p)
+		a, b, p, conf := recordlessVFPod(t, "host-upgrade-vf", "10.149.0.0/24")
 		mustOK(t, "DEL without a record", probeRun(t, "DEL", p, "bond0", conf))
 		host := snapshot(t, hostNS(t))
 		for _, l := range []string{a, b} {
@@ -581,12 +576,7 @@ func TestUpgradeFromRecordlessPod(t *testing.T) {
 	// plugin's VF the pod renamed: it stays (the kernel gives it back
 	// when the netns goes).
 	t.Run("VFs the policy lists by name only", func(t *testing.T) {
-		a, b := hostVFsForGoneNetns(t)
-		network := "host-upgrade-vf-names"
-		conf := hostBondConf(network, "active-backup", []string{a, b}, `"failOverMac":1,`+hostLocal("10.151.0.0/24"))
-		p := newPod(t)
-		mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
-		dropRecord(t, p)
+		a, b, p, conf := recordlessVFPod(t, "host-upgrade-vf-names", "10.151.0.0/24")
 		allowHostLinks(t, a, b)
 		mustOK(t, "DEL without a record", probeRun(t, "DEL", p, "bond0", conf))
 		assertPodHolds(t, p, []string{a, b})
@@ -615,6 +605,18 @@ func TestUpgradeFromRecordlessPod(t *testing.T) {
 		mustOK(t, "DEL without a record", probeRun(t, "DEL", p, "bond0", conf))
 		assertPodHolds(t, p, []string{"hsu1", "hsu2"})
 	})
+}
+
+// recordlessVFPod bonds two host VFs in a new pod, as the reference
+// plugin would, and removes the record, which it would not have written.
+func recordlessVFPod(t *testing.T, network, subnet string) (a, b string, p *pod, conf string) {
+	t.Helper()
+	a, b = hostVFsForGoneNetns(t)
+	conf = hostBondConf(network, "active-backup", []string{a, b}, `"failOverMac":1,`+hostLocal(subnet))
+	p = newPod(t)
+	mustOK(t, "ADD", probeRun(t, "ADD", p, "bond0", conf))
+	dropRecord(t, p)
+	return a, b, p, conf
 }
 
 // dropRecord removes an attachment's record, as if a plugin that keeps
