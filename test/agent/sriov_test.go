@@ -15,22 +15,6 @@ import (
 	"github.com/bond-cni/bond-cni/test/vmctl"
 )
 
-// reporter logs a bed flow's narration and checks. The flow's checks of
-// the pod (its traffic, the VFs' state) are test/sriov's to assert; this
-// test asserts what the agent saw, and fails if the pod never came up.
-type reporter struct{ t *testing.T }
-
-func (r reporter) Section(title string)              { r.t.Log("== " + title) }
-func (r reporter) Printf(format string, args ...any) { r.t.Logf(format, args...) }
-func (r reporter) Check(what string, err error) bool {
-	r.t.Helper()
-	if err != nil {
-		r.t.Logf("[bed check failed] %s: %v", what, err)
-		return false
-	}
-	return true
-}
-
 // TestAgentSeesPFCutOverVFs: the source document's pod, bonding a VF of
 // each PF; the active VF's PF loses its link (QEMU set_link off and the
 // PF admin-down, which is what makes an emulated VF lose carrier). The
@@ -62,7 +46,9 @@ func TestAgentSeesPFCutOverVFs(t *testing.T) {
 			ran = true
 			cutActiveVF(t, agent, env, s)
 		}}
-	bed.RunSeed(context.Background(), reporter{t}, c)
+	// The flow's checks of the pod (traffic, the VFs' state) are test/sriov's to
+	// assert; this test asserts what the agent saw.
+	bed.RunSeed(context.Background(), bed.TestReporter{T: t, LogFailures: true}, c)
 	if !ran {
 		t.Fatal("the pod was not attached; nothing was measured")
 	}

@@ -36,7 +36,7 @@ func TestFailoverOverVFs(t *testing.T) {
 // check only with BOND_TEST_STRICT_TIMING=1.
 func TestFailoverOverVeth(t *testing.T) {
 	env := requireKernel(t)
-	r := bed.RunVethFailover(ctx, reporter{t}, bed.VethConfig{Files: repoFiles(t, seedExample), PodNS: "demo", Pod: "bondpod1",
+	r := bed.RunVethFailover(ctx, bed.TestReporter{T: t}, bed.VethConfig{Files: repoFiles(t, seedExample), PodNS: "demo", Pod: "bondpod1",
 		CNIPath: filepath.SplitList(env.CNIPath), CacheDir: t.TempDir()})
 	if r == nil || r.Outage == nil {
 		t.Fatal("no failover measured")

@@ -46,23 +46,6 @@ func requireControl(t *testing.T, env bed.Env) {
 	}
 }
 
-// reporter turns a flow's failed checks into test errors and its
-// narration into the test log.
-type reporter struct{ t *testing.T }
-
-func (r reporter) Section(title string)              { r.t.Log("== " + title) }
-func (r reporter) Printf(format string, args ...any) { r.t.Logf(format, args...) }
-
-func (r reporter) Check(what string, err error) bool {
-	r.t.Helper()
-	if err != nil {
-		r.t.Errorf("%s: %v", what, err)
-		return false
-	}
-	r.t.Logf("[ok] %s", what)
-	return true
-}
-
 func repoFiles(t *testing.T, rel ...string) []string {
 	t.Helper()
 	var out []string
@@ -170,5 +153,5 @@ func ms(d time.Duration) string { return bed.Ms(d) }
 
 func runSeed(t *testing.T, c bed.SeedConfig) *bed.SeedOutcome {
 	t.Helper()
-	return bed.RunSeed(ctx, reporter{t}, c)
+	return bed.RunSeed(ctx, bed.TestReporter{T: t}, c)
 }

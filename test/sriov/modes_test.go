@@ -25,7 +25,7 @@ func TestModesOverVFs(t *testing.T) {
 				c := seed(t, env)
 				c.Files, c.Pod = repoFiles(t, m.file, standIns), m.pod
 				c.Traffic = time.Second
-				out := bed.RunVariant(ctx, reporter{t}, bed.VariantConfig{SeedConfig: c, Trust: on})
+				out := bed.RunVariant(ctx, bed.TestReporter{T: t}, bed.VariantConfig{SeedConfig: c, Trust: on})
 				if on && (out.BondState == nil || out.BondState.Mode != m.mode) {
 					t.Errorf("want a %s bond, got %+v (ADD error %v)", m.mode, out.BondState, out.AddErr)
 				}

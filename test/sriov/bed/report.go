@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -14,6 +15,31 @@ type Reporter interface {
 	Printf(format string, args ...any)
 	// Check records one verdict; err nil means it held.
 	Check(what string, err error) bool
+}
+
+// TestReporter reports a flow to a test: narration to the test log, a
+// failed check as a test error, or, with LogFailures, only to the log
+// (for a test that asserts something else about the flow).
+type TestReporter struct {
+	T           testing.TB
+	LogFailures bool
+}
+
+func (r TestReporter) Section(title string)              { r.T.Log("== " + title) }
+func (r TestReporter) Printf(format string, args ...any) { r.T.Logf(format, args...) }
+
+func (r TestReporter) Check(what string, err error) bool {
+	r.T.Helper()
+	switch {
+	case err == nil:
+		r.T.Logf("[ok] %s", what)
+		return true
+	case r.LogFailures:
+		r.T.Logf("[bed check failed] %s: %v", what, err)
+	default:
+		r.T.Errorf("%s: %v", what, err)
+	}
+	return false
 }
 
 // PrettyJSON indents a JSON document for printing (as is, if it is not
