@@ -9,6 +9,7 @@ package e2e
 // does not raise them, and requirePFRedundancy refuses VFs of one PF.
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"strings"
@@ -134,8 +135,17 @@ func restoreVFAtCleanup(t *testing.T, p *pod, vf bed.VF, name string) {
 				_ = netlink.LinkSetName(l, name)
 			}
 			_ = netlink.LinkSetMTU(l, mtu)
-			if err := netlink.LinkSetHardwareAddr(l, mac); err != nil {
-				t.Errorf("put back the MAC of %s: %v", name, err)
+			if !bytes.Equal(l.Attrs().HardwareAddr, mac) {
+				if err := netlink.LinkSetHardwareAddr(l, mac); err != nil {
+					t.Errorf("put back the MAC of %s: %v", name, err)
+				}
+			}
+		}
+		// A VF that sets its own MAC makes igb report that MAC as the
+		// PF's view: the PF's view goes last, as bed.GuardHost checks it.
+		if pf, err := netlinksafe.LinkByName(vf.PF); err == nil {
+			if err := netlink.LinkSetVfHardwareAddr(pf, vf.Index, adminMAC); err != nil {
+				t.Errorf("put back the MAC %s reported for %s: %v", vf.PF, vf, err)
 			}
 		}
 	})
