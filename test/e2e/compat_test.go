@@ -64,6 +64,12 @@ var compatCases = []compatCase{
 	{name: "CNI_ARGS with unknown keys and no IgnoreUnknown", cniArgs: "K8S_POD_NAMESPACE=demo;SOMETHING_ELSE=x;K8S_POD_NAME=p",
 		conf:  `{"type":"bond","cniVersion":"1.0.0","name":"NET","mode":"active-backup","linksInContainer":true,"miimon":"100","links":LINKS}`,
 		check: wantBond(netlink.BOND_MODE_ACTIVE_BACKUP, 100)},
+	{name: "logLevel of another plugin (panic, as sriov-cni spells error)", conf: `{"type":"bond","cniVersion":"1.0.0","name":"NET",
+		"mode":"active-backup","logLevel":"panic","linksInContainer":true,"miimon":"100","links":LINKS}`,
+		check: wantBond(netlink.BOND_MODE_ACTIVE_BACKUP, 100)},
+	{name: "unknown logLevel (the default is used)", conf: `{"type":"bond","cniVersion":"1.0.0","name":"NET",
+		"mode":"active-backup","logLevel":"verbose","linksInContainer":true,"miimon":"100","links":LINKS}`,
+		warns: "logLevel", check: wantBond(netlink.BOND_MODE_ACTIVE_BACKUP, 100)},
 	{name: "arpInterval together with miimon (MII monitoring is in effect)", conf: `{"type":"bond","cniVersion":"1.0.0","name":"NET",
 		"mode":"active-backup","arpInterval":200,"arpIpTargets":["10.160.9.1"],"linksInContainer":true,"miimon":"100","links":LINKS}`,
 		warns: "arpInterval", check: func(t *testing.T, b *netlink.Bond) {
