@@ -97,7 +97,7 @@ var badInputs = []badInput{
 	{name: "adActorSystem multicast", conf: badConf("N", "802.3ad", pairLinks, `"adActorSystem":"01:80:c2:00:00:02"`), code: 7, want: []string{"adActorSystem", "multicast"}},
 	{name: "mac not a MAC", conf: badConf("N", "active-backup", pairLinks, `"mac":"zz"`), code: 7, want: []string{"mac", "zz"}},
 	{name: "mac multicast", conf: badConf("N", "active-backup", pairLinks, `"mac":"01:00:5e:00:00:01"`), code: 7, want: []string{"mac", "multicast"}},
-	{name: "logLevel verbose", conf: badConf("N", "active-backup", pairLinks, `"logLevel":"verbose"`), code: 7, want: []string{"logLevel", "verbose"}},
+	{name: "logLevel of the wrong JSON type", conf: badConf("N", "active-backup", pairLinks, `"logLevel":5`), code: 7, want: []string{"logLevel"}},
 	// Names.
 	{name: "ifname taken", conf: badConf("N", "active-backup", pairLinks, ""), setup: addDummyNamed("bond0"), code: 100, want: []string{`"bond0"`, "already exists"}},
 	{name: "CNI_IFNAME is one of the links", conf: badConf("N", "active-backup", pairLinks, ""), ifName: "net1", code: 100, want: []string{`"net1"`, "already exists"}},

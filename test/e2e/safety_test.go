@@ -650,8 +650,9 @@ func assertPodHolds(t *testing.T, p *pod, want []string) {
 
 // TestDelFindsMissingIPAMByLookup: DEL skips an IPAM plugin that is not
 // installed (it holds no lease), found by looking for it on CNI_PATH; an
-// installed IPAM plugin whose DEL fails fails DEL, even when its message
-// reads like a missing plugin.
+// installed IPAM plugin whose DEL fails fails DEL (where a lease may
+// exist: here a bond of the attachment's name is in the pod), even when
+// its message reads like a missing plugin.
 func TestDelFindsMissingIPAMByLookup(t *testing.T) {
 	requireKernel(t)
 	p, _ := podWithLinks(t, "net1", "net2")
@@ -670,6 +671,10 @@ func TestDelFindsMissingIPAMByLookup(t *testing.T) {
 	env := cniEnv("DEL", p, "bond0")
 	env["CNI_PATH"] = dir + ":" + env["CNI_PATH"]
 	liar := bondConf("ipam-liar", "active-backup", pairLinks, `"ipam":{"type":"liar-ipam"}`)
+	// A bond of the attachment's name, as a pod the reference plugin made
+	// has: without one (and without a record) no lease can exist, and
+	// DEL would only warn (TestDelNeverBlocksOnBadIPAM).
+	addBondNamed("bond0")(t, p)
 	assertExecRefused(t, execPlugin(t, pluginPath(t, "bond"), env, liar), 11, "failed to find plugin")
 }
 
