@@ -364,8 +364,10 @@ func keepInstalledPlugin(t *testing.T, hostDir string) {
 	}
 }
 
-// heldPlugin is the installed plugin executing, as for a pod's ADD: it
-// waits for its config on stdin.
+// heldPlugin is the installed plugin executing, as for a pod's ADD: with
+// every variable the CNI library requires set, it waits for its config
+// on stdin (with one missing it would exit at once, leaving a zombie with
+// no binary to look at).
 type heldPlugin struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
@@ -375,7 +377,8 @@ type heldPlugin struct {
 func startHeldPlugin(t *testing.T, path string) *heldPlugin {
 	t.Helper()
 	cmd := exec.Command(path)
-	cmd.Env = []string{"CNI_COMMAND=ADD"}
+	cmd.Env = []string{"CNI_COMMAND=ADD", "CNI_CONTAINERID=held", "CNI_NETNS=/nonexistent/held", "CNI_IFNAME=bond0",
+		"CNI_PATH=/nonexistent"}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -417,8 +420,8 @@ func (h *heldPlugin) assertStillRuns(t *testing.T, oldBinary []byte) {
 }
 
 // finish gives the held plugin its input; it must end as a CNI plugin
-// does, with a CNI error object (it was started without the pod's
-// variables), not killed by a signal.
+// does, with a CNI error object (the config has no links, so nothing is
+// touched), not killed by a signal.
 func (h *heldPlugin) finish(t *testing.T) {
 	t.Helper()
 	if _, err := io.WriteString(h.stdin, `{"cniVersion":"1.0.0","name":"held","type":"bond"}`); err != nil {
