@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -59,7 +58,7 @@ func (a *attachment) check(prev *current.Result) error {
 		verifyOptions(b.Index, a.conf.Mode, a.conf.Options, primary),
 		a.checkEnslaved(b),
 		a.checkLinkAttrs(b, prev),
-		ipconf.Check(a.args.IfName, ipsOf(prev, a.args.IfName), slices.DeleteFunc(slices.Clone(prev.Routes), isNil)),
+		ipconf.Check(a.args.IfName, ipsOf(prev, a.args.IfName), prev.Routes),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("CHECK of bond %q failed: %w", a.args.IfName, err)
@@ -192,5 +191,3 @@ func verifyOptions(index int, mode config.Mode, want []config.Option, primary in
 	_, err := bond.Verify(index, mode, want, primary)
 	return err
 }
-
-func isNil[T any](p *T) bool { return p == nil }

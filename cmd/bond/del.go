@@ -42,7 +42,7 @@ func cmdDel(args *skel.CmdArgs) error {
 	case loadErr != nil:
 		err2 = a.delWithUnreadableRecord(loadErr)
 	case rec == nil:
-		bondFound, err2 = a.delWithoutRecord()
+		_, bondFound, err2 = a.delWithoutRecord()
 	default:
 		err2 = a.delFromRecord(rec)
 	}
@@ -196,15 +196,9 @@ func restoreReleased(s bond.LinkState) error {
 // plugin, which keeps none. In the pod, links on a bond of our name are
 // released and the bond deleted; physical links the config takes from the
 // host go back to it (hostlink.ReturnUnrecorded says which may).
-// It reports whether the pod had a bond of that name.
-func (a *attachment) delWithoutRecord() (bondFound bool, err error) {
-	_, bondFound, err = a.delUnrecorded()
-	return bondFound, err
-}
-
-// delUnrecorded is delWithoutRecord, also saying which host links it
-// returned.
-func (a *attachment) delUnrecorded() (returned []string, bondFound bool, err error) {
+// It says which host links it returned and whether the pod had a bond of
+// that name.
+func (a *attachment) delWithoutRecord() (returned []string, bondFound bool, err error) {
 	gone, err := a.openPodNetnsForDel()
 	if isHostNetns(err) {
 		return nil, true, err
@@ -276,7 +270,7 @@ func (a *attachment) releaseUnrecorded() (bondFound bool, err error) {
 // the only memory of host links still in the pod, but first does all a
 // DEL without a record would, so the host links it can identify are back.
 func (a *attachment) delWithUnreadableRecord(loadErr error) error {
-	returned, _, err := a.delUnrecorded()
+	returned, _, err := a.delWithoutRecord()
 	if err != nil {
 		a.log.Warnf("%v", err)
 	}

@@ -158,9 +158,10 @@ var (
 // to the host. Nor by index and kind alone: a pod may create a link at a
 // chosen index.
 func findInPod(l state.Link, host ns.NetNS) (netlink.Link, error) {
+	tied := func(link netlink.Link) bool { return !tiedKinds[l.Kind] || tiedToHost(link, l, hostNetnsID(host)) }
 	if l.PodIndex != 0 {
 		link, err := netlink.LinkByIndex(l.PodIndex)
-		if err == nil && sameIdentity(link, l) && tiedToHost(link, l, host) {
+		if err == nil && sameIdentity(link, l) && tied(link) {
 			return link, nil
 		}
 		if err != nil && !bond.IsNotFound(err) {
@@ -175,7 +176,7 @@ func findInPod(l state.Link, host ns.NetNS) (netlink.Link, error) {
 		// keeps the link's name and, unless the pod has it taken, its
 		// index.
 		link, err := netlink.LinkByIndex(l.Index)
-		if err == nil && link.Attrs().Name == l.Name && sameIdentity(link, l) && tiedToHost(link, l, host) {
+		if err == nil && link.Attrs().Name == l.Name && sameIdentity(link, l) && tied(link) {
 			return link, nil
 		}
 		if err != nil && !bond.IsNotFound(err) {
@@ -195,20 +196,24 @@ func findInPod(l state.Link, host ns.NetNS) (netlink.Link, error) {
 // kinds (tunnels, bridges) are refused as host links.
 var tiedKinds = map[string]bool{"veth": true, "macvlan": true, "macvtap": true, "ipvlan": true, "ipvtap": true, "vlan": true}
 
-// tiedToHost reports whether a link found in the pod, of the recorded
-// kind, is tied to the recorded host link (its veth peer or lower device
-// in the host netns), as only the link taken from the host can be.
-func tiedToHost(link netlink.Link, l state.Link, host ns.NetNS) bool {
-	if !tiedKinds[l.Kind] {
-		return true
-	}
+// tiedToHost reports whether a link found in the pod, of a tied kind, is
+// tied to the recorded host link (its veth peer or lower device
+// in the host netns, hostID being the host's id in the pod's netns), as
+// only the link taken from the host can be.
+func tiedToHost(link netlink.Link, l state.Link, hostID int) bool {
 	a := link.Attrs()
-	if a.NetNsID < 0 || (l.Lower != 0 && a.ParentIndex != l.Lower) {
-		return false
+	return a.NetNsID >= 0 && a.NetNsID == hostID && (l.Lower == 0 || a.ParentIndex == l.Lower)
+}
+
+// hostNetnsID is the id the current (pod) netns gives the host netns, or
+// -1. Ask after the link lookup: reporting a link's peer netns gives that
+// netns an id if it had none.
+func hostNetnsID(host ns.NetNS) int {
+	id, err := netlink.GetNetNsIdByFd(int(host.Fd()))
+	if err != nil {
+		return -1
 	}
-	// The lookup gave the host an id in the pod's netns, if it had none.
-	hostID, err := netlink.GetNetNsIdByFd(int(host.Fd()))
-	return err == nil && hostID == a.NetNsID
+	return id
 }
 
 // byTie finds, among the pod's links, a virtual link tied to the recorded
@@ -222,8 +227,9 @@ func byTie(l state.Link, host ns.NetNS) (netlink.Link, error) {
 	if err != nil {
 		return nil, err
 	}
+	hostID := hostNetnsID(host)
 	for _, link := range links {
-		if Kind(link) == l.Kind && tiedToHost(link, l, host) {
+		if Kind(link) == l.Kind && tiedToHost(link, l, hostID) {
 			return link, nil
 		}
 	}
