@@ -266,6 +266,7 @@ func (s *session) testSummary(runErr error) int {
 		fmt.Printf("testbed: FAILED %s\n", b)
 	}
 	s.printSkips()
+	s.printFailures()
 	fmt.Printf("kernel tests: %d passed, %d failed, %d skipped%s\n", t.passed, t.failed, t.skipped, s.skipNote())
 	fmt.Printf("%d passed, %d failed\n", t.passed, t.failed)
 	switch {
@@ -281,6 +282,21 @@ func (s *session) testSummary(runErr error) int {
 		return 1
 	}
 	return 0
+}
+
+// printFailures repeats each failed test's last logged lines, so the end
+// of a long log says why, not only that, a test failed.
+func (s *session) printFailures() {
+	if len(s.t.failures) == 0 {
+		return
+	}
+	logf("%d tests and subtests failed; their last logged lines:", len(s.t.failures))
+	for _, f := range s.t.failures {
+		fmt.Printf("testbed:   --- FAIL: %s\n", f.test)
+		for _, l := range f.lines {
+			fmt.Printf("testbed:       %s\n", l)
+		}
+	}
 }
 
 // printSkips lists every skipped test and subtest, grouped by the reason

@@ -31,6 +31,8 @@ type tally struct {
 	skips        []skip // tests and subtests, in the order they skipped
 	running      string // the test whose output lines are arriving
 	lastLog      map[string]string
+	logs         map[string][]string // each test's last logged lines
+	failures     []failure           // tests and subtests, in the order they failed
 	failedBins   []string
 	binFailLines int // top-level FAIL lines of the binary now running
 	uname        string
@@ -42,6 +44,17 @@ type tally struct {
 // skip is one skipped test or subtest and the last line it logged: its
 // t.Skip message.
 type skip struct{ test, reason string }
+
+// failure is one failed test or subtest and the last lines it logged: its
+// t.Error messages. The summary repeats them at the end of the run, where
+// a CI log cut to its tail still shows why a test failed.
+type failure struct {
+	test  string
+	lines []string
+}
+
+// keptLogLines bounds what a failure recap repeats of one test.
+const keptLogLines = 12
 
 func (t *tally) line(s string) {
 	t.mu.Lock()
@@ -80,6 +93,11 @@ func (t *tally) followOutput(s string) {
 		}
 	}
 	trimmed := strings.TrimLeft(s, " ")
+	if rest, ok := strings.CutPrefix(trimmed, "--- FAIL: "); ok {
+		name, _, _ := strings.Cut(rest, " ")
+		t.failures = append(t.failures, failure{name, t.logs[name]})
+		return
+	}
 	if rest, ok := strings.CutPrefix(trimmed, "--- SKIP: "); ok {
 		name, _, _ := strings.Cut(rest, " ")
 		reason := t.lastLog[name]
@@ -89,7 +107,8 @@ func (t *tally) followOutput(s string) {
 		t.skips = append(t.skips, skip{name, reason})
 		return
 	}
-	if len(trimmed) < len(s) {
+	if len(trimmed) < len(s) && !strings.HasPrefix(trimmed, "--- ") {
+		t.keepLog(trimmed)
 		if at, text, ok := strings.Cut(trimmed, ": "); ok && strings.Contains(at, ".go:") {
 			if t.lastLog == nil {
 				t.lastLog = map[string]string{}
@@ -97,6 +116,19 @@ func (t *tally) followOutput(s string) {
 			t.lastLog[t.running] = text
 		}
 	}
+}
+
+// keepLog keeps the running test's last logged lines (a message's
+// continuation lines too) for a failure recap.
+func (t *tally) keepLog(line string) {
+	if t.logs == nil {
+		t.logs = map[string][]string{}
+	}
+	kept := append(t.logs[t.running], line)
+	if len(kept) > keptLogLines {
+		kept = kept[len(kept)-keptLogLines:]
+	}
+	t.logs[t.running] = kept
 }
 
 // skipReasons groups the skips by reason, most frequent first.

@@ -274,3 +274,34 @@ func TestGuestFiles(t *testing.T) {
 		t.Errorf("log shows the contents: %s", got)
 	}
 }
+
+const failingGoTestOutput = `=== RUN   TestE
+=== RUN   TestE/crashed
+    e_test.go:40: ADD: ok
+    e_test.go:41: node after DEL not as before:
+          hlc1a: was {veth 0 up}, now {veth 0 down}
+=== RUN   TestE/fine
+=== NAME  TestE
+    e_test.go:50: crash points survived: 1
+--- FAIL: TestE (0.10s)
+    --- FAIL: TestE/crashed (0.05s)
+    --- PASS: TestE/fine (0.05s)
+`
+
+// The summary at the end of a run repeats why each test failed: CI keeps
+// only a log's tail.
+func TestSummaryRepeatsFailureMessages(t *testing.T) {
+	tl := &tally{exitSeen: true}
+	(&lineSplitter{emit: tl.line}).Write([]byte(failingGoTestOutput))
+	if tl.failed != 1 || len(tl.failures) != 2 {
+		t.Fatalf("failed %d (top level), failures %+v", tl.failed, tl.failures)
+	}
+	got := tl.failures[1]
+	want := []string{"e_test.go:40: ADD: ok", "e_test.go:41: node after DEL not as before:", "hlc1a: was {veth 0 up}, now {veth 0 down}"}
+	if got.test != "TestE/crashed" || strings.Join(got.lines, "|") != strings.Join(want, "|") {
+		t.Errorf("recap of %s: %q, want TestE/crashed: %q", got.test, got.lines, want)
+	}
+	if parent := tl.failures[0]; parent.test != "TestE" || len(parent.lines) != 1 {
+		t.Errorf("recap of the parent: %+v", parent)
+	}
+}
