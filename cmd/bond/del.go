@@ -88,7 +88,9 @@ func (a *attachment) startIPAMRelease() (wait func() error) {
 }
 
 // releaseIPAM runs the IPAM plugin's DEL. One that is not installed holds
-// no lease; it is found missing by looking for it, as exec would.
+// no lease; it is found missing by looking for it, as exec would. An IPAM
+// ADD that outlived a killed ADD still holds the record lock: DEL waits
+// for its allocation to end, so as to release it.
 func (a *attachment) releaseIPAM() error {
 	if a.conf.IPAM.Type == "" {
 		return nil
@@ -98,6 +100,13 @@ func (a *attachment) releaseIPAM() error {
 		a.log.Warnf("IPAM %s DEL skipped: %v", a.conf.IPAM.Type, err)
 		return nil
 	}
+	lock, err := a.store.LockRecord(a.args.ContainerID, a.args.IfName, state.RecordLockTimeout)
+	if err != nil {
+		// A hung IPAM ADD must not keep the pod from going: release
+		// now; an allocation it ends later is for the runtime's GC.
+		a.log.Warnf("IPAM %s DEL runs without waiting: %v", a.conf.IPAM.Type, err)
+	}
+	defer lock.Release()
 	if err := delegate.Del(a.conf.IPAM.Type, a.args.StdinData); err != nil {
 		return asCNIError(fmt.Errorf("IPAM %s DEL: %w", a.conf.IPAM.Type, err), errIPAM)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bond-cni/bond-cni/pkg/delegate"
 	"github.com/bond-cni/bond-cni/pkg/ipconf"
+	"github.com/bond-cni/bond-cni/pkg/state"
 )
 
 // allocatorIPAM are IPAM plugins that hand out addresses from a store of
@@ -46,10 +47,19 @@ func (a *attachment) startIPAM() *ipamRun {
 	return run
 }
 
+// execIPAM runs the IPAM ADD holding the record lock (state.LockRecord),
+// which the IPAM plugin inherits: should this plugin be killed, DEL waits
+// for the IPAM plugin's allocation to end before it releases it.
 func (a *attachment) execIPAM(run *ipamRun) {
 	run.started = true
 	go func() {
-		r, err := delegate.Add(run.plugin, a.args.StdinData)
+		lock, err := a.store.LockRecord(a.args.ContainerID, a.args.IfName, state.RecordLockTimeout)
+		if err != nil {
+			run.done <- ipamOutcome{nil, withCode(err, types.ErrIOFailure)}
+			return
+		}
+		defer lock.Release()
+		r, err := delegate.Add(run.plugin, a.args.StdinData, lock.File())
 		run.done <- ipamOutcome{r, err}
 	}()
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/types/create"
 	"github.com/containernetworking/cni/pkg/version"
+	"golang.org/x/sys/unix"
 )
 
 // Stderr receives what the delegated plugin writes to its stderr when it
@@ -41,9 +42,11 @@ const (
 )
 
 // Add runs the plugin's ADD and returns its result, in the version the
-// plugin wrote, or the config's when the plugin wrote none.
-func Add(plugin string, netconf []byte) (types.Result, error) {
-	out, err := run("ADD", plugin, netconf)
+// plugin wrote, or the config's when the plugin wrote none. held, if not
+// nil, is passed to the plugin as its file descriptor 3: a lock that
+// stays held while the plugin runs, even should this process die first.
+func Add(plugin string, netconf []byte, held *os.File) (types.Result, error) {
+	out, err := run("ADD", plugin, netconf, held)
 	if err != nil {
 		return nil, err
 	}
@@ -67,19 +70,19 @@ func Status(plugin string, netconf []byte) error { return runNoResult("STATUS", 
 func GC(plugin string, netconf []byte) error { return runNoResult("GC", plugin, netconf) }
 
 func runNoResult(command, plugin string, netconf []byte) error {
-	_, err := run(command, plugin, netconf)
+	_, err := run(command, plugin, netconf, nil)
 	return err
 }
 
 // run finds the plugin and runs it with the command, returning its stdout.
-func run(command, plugin string, netconf []byte) ([]byte, error) {
+func run(command, plugin string, netconf []byte, held *os.File) ([]byte, error) {
 	path, err := Find(plugin, filepath.SplitList(os.Getenv("CNI_PATH")))
 	if err != nil {
 		return nil, err
 	}
 	env := withCommand(os.Environ(), command)
 	for try := 0; ; try++ {
-		stdout, stderr, err := execOnce(path, env, netconf)
+		stdout, stderr, err := execOnce(path, command, env, netconf, held)
 		if errors.Is(err, syscall.ETXTBSY) && try < busyRetries {
 			time.Sleep(busyWait)
 			continue
@@ -94,21 +97,65 @@ func run(command, plugin string, netconf []byte) ([]byte, error) {
 	}
 }
 
-func execOnce(path string, env []string, stdin []byte) (stdout, stderr []byte, err error) {
-	var out, errOut bytes.Buffer
+func execOnce(path, command string, env []string, stdin []byte, held *os.File) (stdout, stderr []byte, err error) {
 	c := exec.Command(path)
-	// Should the runtime kill this plugin (a timeout), the IPAM plugin
-	// dies too, rather than allocate after the runtime's DEL released
-	// the attachment. The signal follows the forking thread, so the
-	// goroutine keeps that thread until the child is reaped.
-	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	if held != nil {
+		c.ExtraFiles = []*os.File{held}
+	}
+	if command != "ADD" {
+		// Should the runtime kill this plugin (a timeout), a CHECK,
+		// STATUS, DEL or GC it ran dies too rather than pile up. Never
+		// an ADD: killed mid-allocation, an IPAM plugin can leave a lease
+		// no DEL releases (host-local: a lease file without its owner).
+		// The signal follows the forking thread, so the goroutine keeps
+		// that thread until the child is reaped.
+		c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	out, errOut := newOutput("stdout"), newOutput("stderr")
+	defer out.close()
+	defer errOut.close()
 	c.Env = env
 	c.Stdin = bytes.NewReader(stdin)
-	c.Stdout, c.Stderr = &out, &errOut
+	c.Stdout, c.Stderr = out.w, errOut.w
 	err = c.Run()
-	return out.Bytes(), errOut.Bytes(), err
+	return out.bytes(), errOut.bytes(), err
+}
+
+// output collects what the plugin writes to stdout or stderr in an
+// in-memory file, not a pipe: a plugin that outlives this process (an
+// IPAM ADD after the runtime killed the bond plugin) then never dies of
+// SIGPIPE halfway through, at its first log line. Where memfd_create is
+// refused, a pipe it is.
+type output struct {
+	w   io.Writer
+	buf *bytes.Buffer
+	f   *os.File
+}
+
+func newOutput(name string) *output {
+	fd, err := unix.MemfdCreate("ipam-"+name, unix.MFD_CLOEXEC)
+	if err != nil {
+		buf := &bytes.Buffer{}
+		return &output{w: buf, buf: buf}
+	}
+	f := os.NewFile(uintptr(fd), "ipam-"+name)
+	return &output{w: f, f: f}
+}
+
+func (o *output) bytes() []byte {
+	if o.f == nil {
+		return o.buf.Bytes()
+	}
+	data, _ := io.ReadAll(io.NewSectionReader(o.f, 0, 1<<30))
+	return data
+}
+
+func (o *output) close() {
+	if o.f != nil {
+		o.f.Close()
+	}
 }
 
 // Find returns the first regular file named plugin in the directories.

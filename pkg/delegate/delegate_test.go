@@ -35,7 +35,7 @@ echo '{"cniVersion":"1.0.0","ips":[{"address":"10.1.2.3/24","gateway":"10.1.2.1"
 	t.Setenv("CNI_PATH", dir)
 	t.Setenv("CNI_COMMAND", "CHECK")
 	t.Setenv("CNI_CONTAINERID", "ctr1")
-	r, err := Add("fake", []byte(conf))
+	r, err := Add("fake", []byte(conf), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestResultWithoutVersionTakesTheConfigs(t *testing.T) {
 	dir := t.TempDir()
 	plugin(t, dir, "fake", `echo '{"ips":[{"address":"10.1.2.3/24"}]}'`)
 	t.Setenv("CNI_PATH", dir)
-	r, err := Add("fake", []byte(strings.Replace(conf, "1.0.0", "0.4.0", 1)))
+	r, err := Add("fake", []byte(strings.Replace(conf, "1.0.0", "0.4.0", 1)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestRetriesWhileTheBinaryIsBeingWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := execOnce(filepath.Join(dir, "fake"), nil, nil); !errors.Is(err, syscall.ETXTBSY) {
+	if _, _, err := execOnce(filepath.Join(dir, "fake"), "ADD", nil, nil, nil); !errors.Is(err, syscall.ETXTBSY) {
 		w.Close()
 		t.Skipf("this kernel runs a file open for writing (%v)", err)
 	}

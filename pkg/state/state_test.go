@@ -232,6 +232,42 @@ func TestLockTimesOut(t *testing.T) {
 	}
 }
 
+// TestRecordLockOutlivesItsTaker: the record lock, handed to a child
+// process, stays held when its taker lets go (the bond plugin killed while
+// its IPAM plugin runs), and frees when the child exits; with no record
+// there is nothing to lock.
+func TestRecordLockOutlivesItsTaker(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	if l, err := s.LockRecord("none", "bond0", time.Second); l != nil || err != nil {
+		t.Fatalf("no record: %v, %v; want nil, nil", l, err)
+	}
+	if err := s.Save(Record{ContainerID: "c1", IfName: "bond0", BondName: "bond0"}); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := s.LockRecord("c1", "bond0", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command("sleep", "60")
+	child.ExtraFiles = []*os.File{lock.File()}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Process.Kill()
+	lock.Release()
+	if l, err := s.LockRecord("c1", "bond0", 200*time.Millisecond); !errors.Is(err, ErrRecordBusy) {
+		l.Release()
+		t.Fatalf("lock while the child holds it: %v, want %v", err, ErrRecordBusy)
+	}
+	_ = child.Process.Kill()
+	_ = child.Wait()
+	l, err := s.LockRecord("c1", "bond0", time.Second)
+	if err != nil {
+		t.Fatalf("lock after the child exited: %v", err)
+	}
+	l.Release()
+}
+
 // FuzzDecode: the record loader never panics, and what it accepts
 // saves and loads back the same.
 func FuzzDecode(f *testing.F) {

@@ -230,8 +230,8 @@ func timeADD(t *testing.T, c crashCase, i int) time.Duration {
 	return best
 }
 
-// killAfter starts ADD and SIGKILLs it after delay, then waits for it and
-// for any IPAM child still holding its output.
+// killAfter starts ADD and SIGKILLs it after delay, then waits for it.
+// An IPAM ADD it started runs on (see TestDelWaitsForIPAMOfKilledADD).
 func killAfter(t *testing.T, b *crashBed, delay time.Duration) execResult {
 	t.Helper()
 	cmd, stdout, stderr := pluginCommand(pluginPath(t, failpointPlugin), cniEnv("ADD", b.p, "bond0"), b.stdin)
