@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -101,16 +103,31 @@ func (a *attachment) releaseIPAM() error {
 		return nil
 	}
 	lock, err := a.store.LockRecord(a.args.ContainerID, a.args.IfName, state.RecordLockTimeout)
+	if errors.Is(err, state.ErrRecordBusy) {
+		lock, err = a.evictIPAMAdd(err)
+	}
 	if err != nil {
-		// A hung IPAM ADD must not keep the pod from going: release
-		// now; an allocation it ends later is for the runtime's GC.
-		a.log.Warnf("IPAM %s DEL runs without waiting: %v", a.conf.IPAM.Type, err)
+		a.log.Warnf("IPAM %s DEL runs without the state record's lock: %v", a.conf.IPAM.Type, err)
 	}
 	defer lock.Release()
 	if err := delegate.Del(a.conf.IPAM.Type, a.args.StdinData); err != nil {
 		return asCNIError(fmt.Errorf("IPAM %s DEL: %w", a.conf.IPAM.Type, err), errIPAM)
 	}
 	return nil
+}
+
+// evictIPAMAdd kills what still holds the record lock after the wait: an
+// IPAM ADD of a killed ADD that hangs (or a process it left behind), as
+// the runtime's kill would have before. The pod must be able to go; what
+// the hung plugin had half allocated may stay, as with any killed IPAM.
+func (a *attachment) evictIPAMAdd(busy error) (*state.Lock, error) {
+	pids := a.store.RecordHolders(a.args.ContainerID, a.args.IfName)
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+			a.log.Warnf("%v: killed process %d, an IPAM ADD of this attachment that outlived its ADD", busy, pid)
+		}
+	}
+	return a.store.LockRecord(a.args.ContainerID, a.args.IfName, time.Second)
 }
 
 // delFromRecord takes apart what the record says ADD built.

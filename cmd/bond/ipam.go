@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -53,15 +54,32 @@ func (a *attachment) startIPAM() *ipamRun {
 func (a *attachment) execIPAM(run *ipamRun) {
 	run.started = true
 	go func() {
-		lock, err := a.store.LockRecord(a.args.ContainerID, a.args.IfName, state.RecordLockTimeout)
+		lock, err := a.lockRecordForIPAM()
 		if err != nil {
-			run.done <- ipamOutcome{nil, withCode(err, types.ErrIOFailure)}
+			run.done <- ipamOutcome{nil, err}
 			return
 		}
-		defer lock.Release()
 		r, err := delegate.Add(run.plugin, a.args.StdinData, lock.File())
+		lock.Release()
 		run.done <- ipamOutcome{r, err}
 	}()
+}
+
+// lockRecordForIPAM takes the record lock for IPAM ADD. The record was
+// saved before, for the last time in this ADD: gone now, a DEL or GC
+// removed it meanwhile, and the IPAM ADD must not run.
+func (a *attachment) lockRecordForIPAM() (*state.Lock, error) {
+	lock, err := a.store.LockRecord(a.args.ContainerID, a.args.IfName, state.RecordLockTimeout)
+	switch {
+	case errors.Is(err, state.ErrRecordBusy):
+		return nil, cniError(types.ErrTryAgainLater, "failed to take the state record's lock: %v", err)
+	case err != nil:
+		return nil, cniError(types.ErrIOFailure, "failed to take the state record's lock: %v", err)
+	case lock == nil:
+		return nil, cniError(types.ErrIOFailure, "state record %s is gone: a DEL or GC of this attachment ran meanwhile",
+			a.store.Path(a.args.ContainerID, a.args.IfName))
+	}
+	return lock, nil
 }
 
 // waitIPAM returns the IPAM ADD's outcome, running it first if it was

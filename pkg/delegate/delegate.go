@@ -144,11 +144,16 @@ func newOutput(name string) *output {
 	return &output{w: f, f: f}
 }
 
+// bytes is all the plugin wrote; a file that cannot be read back reads
+// as empty, as a plugin that wrote nothing.
 func (o *output) bytes() []byte {
 	if o.f == nil {
 		return o.buf.Bytes()
 	}
-	data, _ := io.ReadAll(io.NewSectionReader(o.f, 0, 1<<30))
+	if _, err := o.f.Seek(0, io.SeekStart); err != nil {
+		return nil
+	}
+	data, _ := io.ReadAll(o.f)
 	return data
 }
 

@@ -235,7 +235,8 @@ func TestLockTimesOut(t *testing.T) {
 // TestRecordLockOutlivesItsTaker: the record lock, handed to a child
 // process, stays held when its taker lets go (the bond plugin killed while
 // its IPAM plugin runs), and frees when the child exits; with no record
-// there is nothing to lock.
+// there is nothing to lock. RecordHolders finds that child by its ADD's
+// environment, and not another process that holds the record open.
 func TestRecordLockOutlivesItsTaker(t *testing.T) {
 	s := Store{Dir: t.TempDir()}
 	if l, err := s.LockRecord("none", "bond0", time.Second); l != nil || err != nil {
@@ -250,11 +251,21 @@ func TestRecordLockOutlivesItsTaker(t *testing.T) {
 	}
 	child := exec.Command("sleep", "60")
 	child.ExtraFiles = []*os.File{lock.File()}
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
+	child.Env = []string{"CNI_COMMAND=ADD", "CNI_CONTAINERID=c1", "CNI_IFNAME=bond0"}
+	reader := exec.Command("sleep", "60") // holds the record, not as its ADD
+	reader.ExtraFiles = []*os.File{lock.File()}
+	for _, c := range []*exec.Cmd{child, reader} {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Process.Kill()
 	}
-	defer child.Process.Kill()
 	lock.Release()
+	if got := s.RecordHolders("c1", "bond0"); len(got) != 1 || got[0] != child.Process.Pid {
+		t.Errorf("RecordHolders = %v, want the ADD's child %d alone", got, child.Process.Pid)
+	}
+	_ = reader.Process.Kill()
+	_ = reader.Wait()
 	if l, err := s.LockRecord("c1", "bond0", 200*time.Millisecond); !errors.Is(err, ErrRecordBusy) {
 		l.Release()
 		t.Fatalf("lock while the child holds it: %v, want %v", err, ErrRecordBusy)
