@@ -368,6 +368,14 @@ func cniEnv(command string, p *pod, ifName string) map[string]string {
 	}
 }
 
+// cniEnvWith is cniEnv with dir searched for plugins first: a test's own
+// stand-in IPAM plugin.
+func cniEnvWith(dir, command string, p *pod, ifName string) map[string]string {
+	e := cniEnv(command, p, ifName)
+	e["CNI_PATH"] = dir + ":" + e["CNI_PATH"]
+	return e
+}
+
 func pluginPath(t *testing.T, name string) string {
 	t.Helper()
 	path, err := invoke.FindInPath(name, filepath.SplitList(os.Getenv("CNI_PATH")))

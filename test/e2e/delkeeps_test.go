@@ -30,11 +30,7 @@ exec %[2]s
 	network := "del-ipam-fails"
 	conf := bondConf(network, "active-backup", pairLinks,
 		`"ipam":{"type":"flaky-ipam","subnet":"10.148.0.0/24","dataDir":"/var/lib/cni/networks"}`)
-	env := func(command string) map[string]string {
-		e := cniEnv(command, p, "bond0")
-		e["CNI_PATH"] = dir + ":" + e["CNI_PATH"]
-		return e
-	}
+	env := func(command string) map[string]string { return cniEnvWith(dir, command, p, "bond0") }
 	before := captureNode(t, p, network)
 	mustOK(t, "ADD", execPlugin(t, pluginPath(t, "bond"), env("ADD"), conf))
 	if err := os.WriteFile(filepath.Join(dir, "fail"), nil, 0o644); err != nil {

@@ -73,6 +73,9 @@ func TestDelDoesNotWaitForeverForIPAM(t *testing.T) {
 	b.killADDInIPAM(t)
 	pid := waitPID(t, b.reservation+".pid")
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	if !running(pid) {
+		t.Fatalf("the hung IPAM plugin (pid %d) did not outlive its killed ADD", pid)
+	}
 	start := time.Now()
 	res := b.run(t, "DEL")
 	mustOK(t, "DEL with a hung IPAM ADD", res)
@@ -81,8 +84,8 @@ func TestDelDoesNotWaitForeverForIPAM(t *testing.T) {
 		t.Errorf("DEL's log does not say %q; stderr:\n%s", want, res.stderr)
 	}
 	if err := wait.Until("the hung IPAM plugin to be gone", func() error {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
-			return fmt.Errorf("pid %d still there", pid)
+		if running(pid) {
+			return fmt.Errorf("pid %d still running", pid)
 		}
 		return nil
 	}); err != nil {
@@ -126,9 +129,7 @@ func newOrphanBed(t *testing.T, ipamType, network, subnet string) *orphanBed {
 }
 
 func (b *orphanBed) env(command string) map[string]string {
-	e := cniEnv(command, b.p, "bond0")
-	e["CNI_PATH"] = b.dir + ":" + e["CNI_PATH"]
-	return e
+	return cniEnvWith(b.dir, command, b.p, "bond0")
 }
 
 func (b *orphanBed) run(t *testing.T, command string) execResult {
@@ -168,4 +169,16 @@ func waitPID(t *testing.T, file string) int {
 		t.Fatal(err)
 	}
 	return pid
+}
+
+// running reports whether the process exists and is not a zombie.
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name's closing parenthesis (the
+	// name itself may hold one).
+	i := strings.LastIndex(string(stat), ") ")
+	return i >= 0 && !strings.HasPrefix(string(stat[i+2:]), "Z")
 }
