@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 )
 
@@ -51,14 +52,7 @@ func hasEnv(proc string, want [][]byte) bool {
 	}
 	entries := bytes.Split(environ, []byte{0})
 	for _, w := range want {
-		found := false
-		for _, e := range entries {
-			if bytes.Equal(e, w) {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.ContainsFunc(entries, func(e []byte) bool { return bytes.Equal(e, w) }) {
 			return false
 		}
 	}

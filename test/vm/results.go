@@ -28,9 +28,8 @@ type tally struct {
 	passed       int
 	failed       int
 	skipped      int
-	skips        []skip // tests and subtests, in the order they skipped
-	running      string // the test whose output lines are arriving
-	lastLog      map[string]string
+	skips        []skip              // tests and subtests, in the order they skipped
+	running      string              // the test whose output lines are arriving
 	logs         map[string][]string // each test's last logged lines
 	failures     []failure           // tests and subtests, in the order they failed
 	failedBins   []string
@@ -81,8 +80,8 @@ func (t *tally) line(s string) {
 	}
 }
 
-// followOutput keeps, for each test, the last line it logged, and records
-// every skip (subtests too) with that line as its reason. go test -v
+// followOutput keeps, for each test, the last lines it logged, and records
+// every skip and failure (subtests too) with them. go test -v
 // announces whose output follows with "=== RUN", "=== CONT" or "=== NAME"
 // and indents log lines as "    file.go:12: text".
 func (t *tally) followOutput(s string) {
@@ -100,22 +99,24 @@ func (t *tally) followOutput(s string) {
 	}
 	if rest, ok := strings.CutPrefix(trimmed, "--- SKIP: "); ok {
 		name, _, _ := strings.Cut(rest, " ")
-		reason := t.lastLog[name]
-		if reason == "" {
-			reason = "(no reason given)"
-		}
-		t.skips = append(t.skips, skip{name, reason})
+		t.skips = append(t.skips, skip{name, t.lastMessage(name)})
 		return
 	}
 	if len(trimmed) < len(s) && !strings.HasPrefix(trimmed, "--- ") {
 		t.keepLog(trimmed)
-		if at, text, ok := strings.Cut(trimmed, ": "); ok && strings.Contains(at, ".go:") {
-			if t.lastLog == nil {
-				t.lastLog = map[string]string{}
-			}
-			t.lastLog[t.running] = text
+	}
+}
+
+// lastMessage is the text of the test's last "file.go:12: text" line: a
+// skipped test's t.Skip message.
+func (t *tally) lastMessage(name string) string {
+	lines := t.logs[name]
+	for i := len(lines) - 1; i >= 0; i-- {
+		if at, text, ok := strings.Cut(lines[i], ": "); ok && strings.Contains(at, ".go:") {
+			return text
 		}
 	}
+	return "(no reason given)"
 }
 
 // keepLog keeps the running test's last logged lines (a message's
